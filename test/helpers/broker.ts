@@ -1,0 +1,33 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadConfig, type ConfigInput } from '../../src/config.ts'
+import { startServer, type RunningServer } from '../../src/server.ts'
+
+export interface TestBroker {
+  server: RunningServer
+  amqpPort: number
+  /** amqp://guest:guest@127.0.0.1:PORT */
+  amqpUrl: string
+  stop(): Promise<void>
+}
+
+/**
+ * Starts a broker in this process on 127.0.0.1, every port 0, with a fresh temp data dir.
+ * `overrides` are config fields as in a config file (camelCase).
+ */
+export async function startBroker(overrides: ConfigInput = {}): Promise<TestBroker> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'warren-test-'))
+  const config = loadConfig({ argv: [], env: {}, file: { host: '127.0.0.1', amqpPort: 0, mqttPort: 0, httpPort: 0, dataDir, ...overrides } })
+  const server = await startServer(config)
+  const amqpPort = server.ports.amqp
+  return {
+    server,
+    amqpPort,
+    amqpUrl: `amqp://guest:guest@127.0.0.1:${amqpPort}`,
+    async stop() {
+      await server.stop()
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
