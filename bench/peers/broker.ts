@@ -1,0 +1,35 @@
+/**
+ * What the runner needs from a broker under test.
+ *
+ * @module
+ */
+
+import { readFileSync } from 'node:fs'
+
+export interface BrokerHandle {
+  /** Column name in the table. */
+  readonly name: string
+  readonly host: string
+  readonly port: number
+  /** The process whose RSS is measured (Warren's bun process, RabbitMQ's beam.smp). */
+  readonly pid: number
+  readonly version: string
+  stop(): Promise<void>
+}
+
+/** VmRSS of `pid` in bytes, from /proc/<pid>/status. */
+export function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)
+  if (!m) throw new Error(`No VmRSS in /proc/${pid}/status`)
+  return Number(m[1]) * 1024
+}
+
+/** User + system CPU seconds used so far by `pid`, from /proc/<pid>/stat (clock ticks of 10 ms). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // Fields after the parenthesised command name, which may itself contain spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  // utime and stime are fields 14 and 15 of the whole line, so 11 and 12 here.
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}

@@ -1,0 +1,89 @@
+/**
+ * Starts Warren as its own process (`bun src/main.ts`, every port 0, a temp data dir) and reads
+ * the AMQP port from its startup line (`… amqp 127.0.0.1:PORT …`).
+ *
+ * @module
+ */
+
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { BrokerHandle } from './broker.ts'
+
+const ROOT = new URL('../../', import.meta.url).pathname
+
+export interface WarrenOptions {
+  /** Write a CPU profile (bun --cpu-prof --cpu-prof-md) into this directory on exit. */
+  profileDir?: string
+  /** Startup deadline in ms. */
+  timeout?: number
+  /** Where the broker's stdout/stderr go. */
+  logFile?: string
+}
+
+export async function startWarren(opts: WarrenOptions = {}): Promise<BrokerHandle> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'warren-bench-'))
+  const prof = opts.profileDir ? ['--cpu-prof', '--cpu-prof-md', `--cpu-prof-dir=${opts.profileDir}`] : []
+  if (opts.profileDir) mkdirSync(opts.profileDir, { recursive: true })
+  const cmd = [process.execPath, ...prof, join(ROOT, 'src/main.ts'), '--amqp-port', '0', '--mqtt-port', '0', '--http-port', '0', '--host', '127.0.0.1', '--data-dir', dataDir]
+  const proc = Bun.spawn(cmd, { cwd: ROOT, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+  const logPath = opts.logFile ?? join(ROOT, '.bench-tmp', 'warren.log')
+  mkdirSync(join(logPath, '..'), { recursive: true })
+  const log = createWriteStream(logPath)
+
+  const timeout = opts.timeout ?? 20000
+  let found: ((port: { host: string; port: number }) => void) | null = null
+  const ready = new Promise<{ host: string; port: number }>((resolve) => (found = resolve))
+  // Keep draining both pipes for the broker's whole life so a chatty log never blocks it.
+  const pump = async (stream: ReadableStream<Uint8Array>): Promise<void> => {
+    const decoder = new TextDecoder()
+    let pending = ''
+    for await (const chunk of stream) {
+      log.write(chunk)
+      if (!found) continue
+      pending += decoder.decode(chunk, { stream: true })
+      const m = /\bamqp ([\d.]+):(\d+)/.exec(pending)
+      if (m) {
+        found({ host: m[1]!, port: Number(m[2]) })
+        found = null
+        pending = ''
+      } else if (pending.length > 65536) pending = pending.slice(-1024)
+    }
+  }
+  void pump(proc.stdout)
+  void pump(proc.stderr)
+
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const outcome = await Promise.race([
+    ready,
+    proc.exited.then((code) => new Error(`Warren exited with code ${code} during startup; see ${logPath}`)),
+    new Promise<Error>((resolve) => (timer = setTimeout(() => resolve(new Error(`Warren printed no "amqp HOST:PORT" line within ${timeout} ms; see ${logPath}`)), timeout))),
+  ])
+  clearTimeout(timer)
+  const cleanup = async (): Promise<void> => {
+    if (proc.exitCode === null) {
+      // SIGTERM first so a profile gets written; SIGKILL if shutdown hangs.
+      proc.kill('SIGTERM')
+      let t: ReturnType<typeof setTimeout> | undefined
+      await Promise.race([proc.exited, new Promise((r) => (t = setTimeout(r, 10000)))])
+      clearTimeout(t)
+      if (proc.exitCode === null) proc.kill('SIGKILL')
+      await proc.exited
+    }
+    log.end()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+  if (outcome instanceof Error) {
+    await cleanup()
+    throw outcome
+  }
+  const pkg = (await Bun.file(join(ROOT, 'package.json')).json()) as { version: string }
+  return {
+    name: 'Warren',
+    host: outcome.host,
+    port: outcome.port,
+    pid: proc.pid,
+    version: `warren ${pkg.version} on bun ${Bun.version}`,
+    stop: cleanup,
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * The rows of BENCHMARKS.md, in run order, with the issue's goal for each.
+ *
+ * The idle-connection row runs first so its baseline is a fresh broker.
+ *
+ * @module
+ */
+
+import { runIdleConnections } from './idle_connections.ts'
+import { runLatency } from './latency.ts'
+import { type RowDef, atLeast, atMostRabbit } from './row.ts'
+import { type ThroughputSpec, runThroughput } from './throughput.ts'
+
+function throughputRow(id: string, label: string, spec: ThroughputSpec, factor = 1, unit = 'msg/s'): RowDef {
+  return {
+    id,
+    metrics: [{ key: 'rate', label, unit, better: 'higher', target: atLeast(factor) }],
+    repeatable: true,
+    run: (ctx) => runThroughput(ctx, spec),
+  }
+}
+
+const transient = { noAck: true, prefetch: 0, persistent: false, confirmWindow: 0, queues: 1 }
+const manual = { ...transient, noAck: false, prefetch: 100 }
+
+export const ROWS: readonly RowDef[] = [
+  {
+    id: 'idle-conns',
+    metrics: [
+      {
+        key: 'deltaMB',
+        label: 'RSS of 1,000 idle AMQP connections (minus idle broker)',
+        unit: 'MB',
+        better: 'lower',
+        target: { text: '< 50 MB and <= RabbitMQ', met: (w, r) => w < 50 && r !== undefined && w <= r },
+      },
+    ],
+    repeatable: false,
+    run: (ctx) => runIdleConnections(ctx, { connections: 1000, concurrency: 50, settleMs: 2000 }),
+  },
+  throughputRow('t16-auto', '16 B, auto-ack', { ...transient, bodySize: 16, warmup: 50_000, count: 500_000 }, 2),
+  throughputRow('t16-manual', '16 B, manual ack, prefetch 100', { ...manual, bodySize: 16, warmup: 50_000, count: 500_000 }),
+  throughputRow('t1k-auto', '1 KiB, auto-ack', { ...transient, bodySize: 1024, warmup: 20_000, count: 200_000 }),
+  throughputRow('t1k-manual', '1 KiB, manual ack, prefetch 100', { ...manual, bodySize: 1024, warmup: 20_000, count: 200_000 }),
+  throughputRow('persistent', 'persistent 16 B, durable queue, confirms (window 1,000), manual ack', {
+    ...manual,
+    bodySize: 16,
+    persistent: true,
+    confirmWindow: 1000,
+    warmup: 10_000,
+    count: 100_000,
+  }),
+  throughputRow('fanout', 'fan-out 16 B to 10 queues, auto-ack', { ...transient, bodySize: 16, queues: 10, warmup: 5_000, count: 50_000 }, 1, 'deliveries/s'),
+  {
+    id: 'latency',
+    metrics: [
+      { key: 'p50', label: 'latency p50 at 1,000 msg/s (16 B, auto-ack)', unit: 'ms', better: 'lower', target: atMostRabbit },
+      { key: 'p99', label: 'latency p99 at 1,000 msg/s (16 B, auto-ack)', unit: 'ms', better: 'lower', target: atMostRabbit },
+    ],
+    repeatable: true,
+    run: (ctx) => runLatency(ctx, { rate: 1000, seconds: 10, warmupSeconds: 1, bodySize: 16 }),
+  },
+]

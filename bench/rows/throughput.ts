@@ -1,0 +1,113 @@
+/**
+ * Producer process -> queue(s) -> consumer process, counted consumer-side after a warm-up.
+ *
+ * @module
+ */
+
+import { AmqpClient } from '../amqp/client.ts'
+import { cpuSeconds } from '../peers/broker.ts'
+import { Child } from '../child.ts'
+import type { ConsumerArgs } from '../roles/consumer.ts'
+import type { ProducerArgs } from '../roles/producer.ts'
+import { type RowContext, uniqueName, within } from './row.ts'
+
+export interface ThroughputSpec {
+  bodySize: number
+  noAck: boolean
+  /** Per-consumer prefetch for manual ack. */
+  prefetch: number
+  /** Delivery mode 2 and durable queues. */
+  persistent: boolean
+  /** 0: no publisher confirms; else the unconfirmed-message window. */
+  confirmWindow: number
+  /** 1: the default exchange to one queue; N > 1: a fanout exchange bound to N queues. */
+  queues: number
+  /** Published messages before the clock starts, and after it (unscaled). */
+  warmup: number
+  count: number
+}
+
+/**
+ * Runs one throughput scenario. `rate` is deliveries per second seen by the consumer over the
+ * measured window (for fan-out: summed over all queues); `publishRate` is the producer's own
+ * rate over the whole run, for diagnosis.
+ */
+export async function runThroughput(ctx: RowContext, spec: ThroughputSpec): Promise<Record<string, number>> {
+  const { host, port } = ctx.broker
+  const warmup = Math.max(0, Math.round(spec.warmup * ctx.scale))
+  const count = Math.max(1, Math.round(spec.count * ctx.scale))
+  const setup = await AmqpClient.connect({ host, port, name: 'bench-setup' })
+  await setup.openChannel(1)
+  const base = uniqueName('bench')
+  const queues: string[] = []
+  const exchange = spec.queues > 1 ? `${base}-fanout` : ''
+  let consumer: Child | null = null
+  let producer: Child | null = null
+  try {
+    if (exchange) await setup.declareExchange(1, exchange, 'fanout', { durable: spec.persistent })
+    for (let i = 0; i < spec.queues; i++) {
+      const q = `${base}-q${i}`
+      await setup.declareQueue(1, q, { durable: spec.persistent })
+      if (exchange) await setup.bindQueue(1, q, exchange, '')
+      queues.push(q)
+    }
+    const consumerArgs: ConsumerArgs = {
+      host,
+      port,
+      queues,
+      noAck: spec.noAck,
+      prefetch: spec.prefetch,
+      warmup: warmup * spec.queues,
+      count: count * spec.queues,
+    }
+    consumer = Child.spawn('./roles/consumer.ts', consumerArgs)
+    await consumer.next('ready', 30000)
+    const producerArgs: ProducerArgs = {
+      host,
+      port,
+      exchange,
+      routingKey: exchange ? '' : queues[0]!,
+      count: warmup + count,
+      bodySize: spec.bodySize,
+      persistent: spec.persistent,
+      confirmWindow: spec.confirmWindow,
+    }
+    const cpu0 = cpuSeconds(ctx.broker.pid)
+    const wall0 = performance.now()
+    producer = Child.spawn('./roles/producer.ts', producerArgs)
+    const producerDone = producer.next('done', ctx.timeoutMs)
+    // Avoid an unhandled rejection while we are still waiting on the consumer.
+    producerDone.catch(() => undefined)
+    const result = await consumer.next('result', ctx.timeoutMs)
+    const done = await producerDone
+    const wall = (performance.now() - wall0) / 1000
+    const brokerCores = (cpuSeconds(ctx.broker.pid) - cpu0) / wall
+    await Promise.all([consumer.finish(), producer.finish()])
+    const clientCores = (consumer.cpuSeconds() + producer.cpuSeconds()) / wall
+    if (spec.confirmWindow > 0 && Number(done.nacked) > 0) ctx.log(`  ${String(done.nacked)} publishes were nacked`)
+    return {
+      rate: Number(result.rate),
+      publishRate: (Number(done.sent) / Number(done.ms)) * 1000,
+      measured: count * spec.queues,
+      nacked: Number(done.nacked ?? 0),
+      // Where the two cores went during the run (publish start to last confirm/close-ok).
+      brokerCores,
+      clientCores,
+    }
+  } finally {
+    await Promise.all([consumer?.finish(), producer?.finish()])
+    // A broker that has stopped answering must not hang the runner.
+    await within(
+      (async () => {
+        for (const q of queues) await setup.deleteQueue(1, q)
+        if (exchange) await setup.deleteExchange(1, exchange)
+        await setup.close()
+      })(),
+      30000,
+      'cleanup',
+    ).catch((e) => {
+      ctx.log(`  cleanup failed: ${(e as Error).message}`)
+      setup.destroy()
+    })
+  }
+}

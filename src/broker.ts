@@ -1,0 +1,172 @@
+/**
+ * The broker: users and permissions, vhosts, connections and the resource alarm. Implements
+ * api.Broker; server.ts creates one with `createBroker` and hands it to the adapters.
+ *
+ * @module
+ */
+import {
+  type AuthenticatedUser,
+  type Broker,
+  BrokerError,
+  type Connection,
+  type ConnectInfo,
+  type KeyValueStore,
+} from './api.ts'
+import { PermissionStore } from './auth/permissions.ts'
+import { checkPassword, UserStore } from './auth/users.ts'
+import { CoreConnection } from './core/connection.ts'
+import { DirectReply } from './core/direct_reply.ts'
+import { brokerError } from './core/errors.ts'
+import { MemoryAlarm } from './core/memory_alarm.ts'
+import { FlushScheduler } from './core/scheduler.ts'
+import { Vhost } from './core/vhost.ts'
+import { MemoryKeyValueStore } from './store/memory_key_value.ts'
+import { memoryStoreFactory } from './store/memory_store.ts'
+import type { StoreFactory } from './store/store.ts'
+
+export interface BrokerOptions {
+  dataDir: string
+  /** Largest message body accepted, in bytes. */
+  maxMessageSize: number
+  /** Bytes of message bodies held by queues above which the broker is blocked; 0 disables. */
+  memoryHighWatermark: number
+  /** 0 = unlimited. */
+  maxConnections: number
+  /** Created with tag administrator and full permissions on "/". */
+  defaultUser: { username: string; password: string }
+  /** Users allowed only from loopback (RabbitMQ: ["guest"]). */
+  loopbackUsers: string[]
+  /** Where queues keep messages; memory when absent. */
+  storeFactory?: StoreFactory
+}
+
+export interface WarrenBroker extends Broker {
+  /**
+   * Every open connection gets onForcedClose(BrokerError('connection-forced', "broker forced
+   * connection closure with reason 'shutdown'")), then state is flushed.
+   */
+  shutdown(reason?: string): Promise<void>
+  readonly connectionCount: number
+  readonly users: UserStore
+  readonly permissions: PermissionStore
+  /** Creates a vhost with the predeclared amq.* exchanges; existing ones are kept. */
+  addVhost(name: string): void
+  /** Bytes of message bodies currently held (what the memory alarm measures). */
+  readonly heldBytes: number
+}
+
+const DEFAULT_VHOST = '/'
+
+/** 127.0.0.0/8, ::1 and their IPv4-mapped forms, as rabbit_net:is_loopback/1. */
+export function isLoopback(address: string): boolean {
+  const a = address.startsWith('::ffff:') ? address.slice(7) : address
+  return a === '::1' || a === 'localhost' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a)
+}
+
+class CoreBroker implements WarrenBroker {
+  readonly maxMessageSize: number
+  readonly users = new UserStore()
+  readonly permissions = new PermissionStore()
+  #opts: BrokerOptions
+  #vhosts = new Map<string, Vhost>()
+  #connections = new Set<CoreConnection>()
+  #alarm: MemoryAlarm
+  #scheduler = new FlushScheduler()
+  #directReply = new DirectReply()
+  #keyValues = new Map<string, KeyValueStore>()
+  #nextConnection = 1
+  #stopped = false
+
+  constructor(opts: BrokerOptions) {
+    this.#opts = opts
+    this.maxMessageSize = opts.maxMessageSize
+    this.#alarm = new MemoryAlarm(opts.memoryHighWatermark)
+    this.addVhost(DEFAULT_VHOST)
+    const { username, password } = opts.defaultUser
+    this.users.add(username, password, ['administrator'])
+    this.permissions.set(DEFAULT_VHOST, username, { configure: '.*', write: '.*', read: '.*' })
+  }
+
+  get blocked(): boolean {
+    return this.#alarm.blocked
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size
+  }
+
+  get heldBytes(): number {
+    return this.#alarm.held
+  }
+
+  addVhost(name: string): void {
+    if (this.#vhosts.has(name)) return
+    this.#vhosts.set(name, new Vhost(name, { alarm: this.#alarm, storeFactory: this.#opts.storeFactory ?? memoryStoreFactory }))
+  }
+
+  authenticate(info: { username: string; password: string; remoteAddress: string }): AuthenticatedUser {
+    const user = this.users.get(info.username)
+    if (user === undefined || !checkPassword(user, info.password)) {
+      throw brokerError('access-refused', `user '${info.username}' - invalid credentials`)
+    }
+    if (this.#opts.loopbackUsers.includes(user.name) && !isLoopback(info.remoteAddress)) {
+      throw brokerError('access-refused', `user '${user.name}' can only connect via localhost`)
+    }
+    return { name: user.name, tags: [...user.tags] }
+  }
+
+  connect(info: ConnectInfo): Connection {
+    const max = this.#opts.maxConnections
+    // RabbitMQ refuses with NOT_ALLOWED (rabbit_reader:is_over_node_connection_limit/1).
+    if (this.#stopped || (max > 0 && this.#connections.size >= max)) {
+      throw brokerError('not-allowed', `connection refused: node connection limit (${max}) is reached`)
+    }
+    const vhost = this.#vhosts.get(info.vhost)
+    if (vhost === undefined) throw brokerError('not-allowed', `vhost ${info.vhost} not found`)
+    if (!this.permissions.canAccessVhost(info.vhost, info.user.name)) {
+      throw brokerError('not-allowed', `access to vhost '${info.vhost}' refused for user '${info.user.name}'`)
+    }
+    const connection = new CoreConnection(`${this.#nextConnection++}`, info, vhost, {
+      permissions: this.permissions,
+      scheduler: this.#scheduler,
+      directReply: this.#directReply,
+      maxMessageSize: this.maxMessageSize,
+      keyValue: (namespace) => this.#keyValue(namespace),
+      closed: (c) => this.#connections.delete(c),
+    })
+    this.#connections.add(connection)
+    return connection
+  }
+
+  onBlocked(listener: (blocked: boolean, reason: string) => void): () => void {
+    return this.#alarm.onChange(listener)
+  }
+
+  async shutdown(reason?: string): Promise<void> {
+    this.#stopped = true
+    const text =
+      reason === undefined
+        ? "broker forced connection closure with reason 'shutdown'"
+        : reason.startsWith('broker forced')
+          ? reason
+          : `broker forced connection closure with reason '${reason}'`
+    const error = new BrokerError('connection-forced', text, { scope: 'connection' })
+    for (const connection of [...this.#connections]) connection.forceClose(error)
+    // Timers of the queues that remain (TTL, x-expires) must not keep the process alive.
+    for (const vhost of this.#vhosts.values()) for (const q of [...vhost.queues.values()]) q.destroy()
+  }
+
+  #keyValue(namespace: string): KeyValueStore {
+    let store = this.#keyValues.get(namespace)
+    if (store === undefined) {
+      store = new MemoryKeyValueStore()
+      this.#keyValues.set(namespace, store)
+    }
+    return store
+  }
+}
+
+/** Creates a broker with the default vhost "/" and the default user. */
+export function createBroker(opts: BrokerOptions): WarrenBroker {
+  return new CoreBroker(opts)
+}

@@ -1,0 +1,241 @@
+/**
+ * Warren's configuration: one zod schema whose defaults make a zero-config start work, and
+ * `loadConfig`, which layers defaults < config file (`--config`) < the `file` argument < env <
+ * CLI flags and names the field and its source in every error.
+ *
+ * @module
+ */
+import { readFileSync } from 'node:fs'
+import { z } from 'zod'
+import { totalMemory } from './runtime/mod.ts'
+
+const MiB = 1024 * 1024
+const port = z.number().int().min(0).max(65535)
+
+export const configSchema = z
+  .object({
+    /** Interface every listener binds. */
+    host: z.string().min(1).default('0.0.0.0'),
+    /** 0 picks a free port (tests). */
+    amqpPort: port.default(5672),
+    mqttPort: port.default(1883),
+    httpPort: port.default(15672),
+    dataDir: z.string().min(1).default('./data'),
+    /** Largest AMQP frame the server accepts and offers in connection.tune. */
+    frameMax: z.number().int().min(4096).max(0xffffffff).default(131072),
+    /** As RabbitMQ's channel_max: 0 means the protocol maximum. */
+    channelMax: z.number().int().min(0).max(65535).default(2047),
+    /** Heartbeat the server proposes, in seconds; 0 disables. */
+    heartbeat: z.number().int().min(0).max(65535).default(60),
+    /** As RabbitMQ 4: 16 MiB default, 512 MiB ceiling. */
+    maxMessageSize: z.number().int().min(1).max(512 * MiB).default(16 * MiB),
+    /** 0 means unlimited. */
+    maxConnections: z.number().int().min(0).default(0),
+    /** Bytes held above which publishers are blocked (RabbitMQ vm_memory_high_watermark 0.4); 0 disables. */
+    memoryHighWatermark: z
+      .number()
+      .int()
+      .min(0)
+      .default(() => Math.floor(0.4 * totalMemory())),
+    /** Created on first start when the data dir has no users. */
+    defaultUser: z
+      .object({ username: z.string().min(1).default('guest'), password: z.string().default('guest') })
+      .strict()
+      .prefault({}),
+    /** Users who may only connect from loopback, as RabbitMQ's loopback_users. */
+    loopbackUsers: z.array(z.string()).default(['guest']),
+    /** The levels of src/log.ts. */
+    logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  })
+  .strict()
+
+export type Config = z.output<typeof configSchema>
+export type ConfigInput = z.input<typeof configSchema>
+
+/** A bad flag, variable or config file; the message names the field, its source and the problem. */
+export class ConfigError extends Error {
+  /** The config field (or flag) at fault, when there is one. */
+  readonly field: string | undefined
+  constructor(message: string, field?: string) {
+    super(message)
+    this.name = 'ConfigError'
+    this.field = field
+  }
+}
+
+type Field = keyof Config
+
+const FLAGS: Record<string, Field> = {
+  '--amqp-port': 'amqpPort',
+  '--mqtt-port': 'mqttPort',
+  '--http-port': 'httpPort',
+  '--data-dir': 'dataDir',
+  '--host': 'host',
+}
+
+const ENV: Record<string, Field> = {
+  WARREN_AMQP_PORT: 'amqpPort',
+  WARREN_MQTT_PORT: 'mqttPort',
+  WARREN_HTTP_PORT: 'httpPort',
+  WARREN_DATA_DIR: 'dataDir',
+  WARREN_HOST: 'host',
+  // Also read by src/log.ts itself, so it applies before the config is loaded.
+  WARREN_LOG_LEVEL: 'logLevel',
+}
+
+const NUMERIC = new Set<Field>(['amqpPort', 'mqttPort', 'httpPort'])
+
+/** What each field expects, for error messages that say more than zod's generic text. */
+const EXPECTED: Partial<Record<Field, string>> = {
+  amqpPort: 'expected a number from 0 to 65535',
+  mqttPort: 'expected a number from 0 to 65535',
+  httpPort: 'expected a number from 0 to 65535',
+  host: 'expected a host name or address',
+  dataDir: 'expected a directory path',
+  frameMax: 'expected an integer from 4096 to 4294967295',
+  channelMax: 'expected an integer from 0 to 65535',
+  heartbeat: 'expected a number of seconds from 0 to 65535',
+  maxMessageSize: 'expected a number of bytes from 1 to 536870912',
+  maxConnections: 'expected a non-negative integer',
+  memoryHighWatermark: 'expected a non-negative number of bytes',
+  loopbackUsers: 'expected a list of user names',
+  logLevel: 'expected one of debug, info, warn, error, silent',
+}
+
+export const usage = `Usage: warren [options]
+
+Options:
+  --amqp-port N    AMQP 0-9-1 port (default 5672, 0 picks a free port; env WARREN_AMQP_PORT)
+  --mqtt-port N    MQTT port (default 1883; env WARREN_MQTT_PORT)
+  --http-port N    HTTP API port (default 15672; env WARREN_HTTP_PORT)
+  --data-dir DIR   where messages and definitions live (default ./data; env WARREN_DATA_DIR)
+  --host HOST      interface to bind (default 0.0.0.0; env WARREN_HOST)
+                   (log level: env WARREN_LOG_LEVEL = debug, info, warn, error or silent)
+  --config FILE    JSON config file with any of the fields above in camelCase, and more
+  --help           print this and exit`
+
+/** True when the command line asks for usage. */
+export function wantsHelp(argv: readonly string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h')
+}
+
+/**
+ * Builds the effective configuration. Throws ConfigError on an unknown flag, a flag without a
+ * value, an unreadable config file or any invalid value.
+ */
+export function loadConfig(sources: {
+  argv: string[]
+  env: Record<string, string | undefined>
+  file?: ConfigInput
+}): Config {
+  const flags = parseArgv(sources.argv)
+  const merged: Record<string, unknown> = {}
+  const origin: Record<string, string> = {}
+  const layer = (values: Record<string, unknown>, from: (key: string) => string) => {
+    for (const [key, value] of Object.entries(values)) {
+      if (value === undefined) continue
+      const previous = merged[key]
+      merged[key] = isPlainObject(previous) && isPlainObject(value) ? { ...previous, ...value } : value
+      origin[key] = from(key)
+    }
+  }
+
+  if (flags.configFile !== undefined) {
+    const path = flags.configFile
+    layer(readConfigFile(path), () => `config file ${path}`)
+  }
+  if (sources.file) layer(sources.file, () => 'config')
+  const envValues: Record<string, unknown> = {}
+  const envNames: Record<string, string> = {}
+  for (const [name, field] of Object.entries(ENV)) {
+    const raw = sources.env[name]
+    if (raw === undefined || raw === '') continue
+    envValues[field] = coerce(field, raw)
+    envNames[field] = name
+  }
+  layer(envValues, (key) => envNames[key]!)
+  layer(flags.values, (key) => flags.names[key]!)
+
+  const result = configSchema.safeParse(merged)
+  if (result.success) return result.data
+  throw toConfigError(result.error.issues[0]!, merged, origin)
+}
+
+interface ParsedArgv {
+  values: Record<string, unknown>
+  /** field -> the flag that set it, for error messages */
+  names: Record<string, string>
+  configFile: string | undefined
+}
+
+function parseArgv(argv: readonly string[]): ParsedArgv {
+  const parsed: ParsedArgv = { values: {}, names: {}, configFile: undefined }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (arg === '--help' || arg === '-h') continue
+    const eq = arg.indexOf('=')
+    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg
+    const field = FLAGS[flag]
+    if (field === undefined && flag !== '--config') {
+      throw new ConfigError(`Invalid config: unknown flag "${flag}"`, flag)
+    }
+    let value: string | undefined
+    if (flag !== arg) value = arg.slice(eq + 1)
+    else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) value = argv[++i]
+    if (value === undefined) throw new ConfigError(`Invalid config: ${flag}: expected a value`, flag)
+    if (field === undefined) {
+      parsed.configFile = value
+      continue
+    }
+    parsed.values[field] = coerce(field, value)
+    parsed.names[field] = flag
+  }
+  return parsed
+}
+
+/** Env and flag values are strings; numeric fields become numbers when they look like one. */
+function coerce(field: Field, raw: string): unknown {
+  if (field === 'logLevel') return raw.toLowerCase() // as src/log.ts reads it
+  if (!NUMERIC.has(field)) return raw
+  const n = Number(raw)
+  return raw.trim() !== '' && Number.isFinite(n) ? n : raw
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new ConfigError(`Invalid config: --config: cannot read "${path}": ${(error as Error).message}`, '--config')
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (error) {
+    throw new ConfigError(`Invalid config: --config: "${path}" is not valid JSON: ${(error as Error).message}`, '--config')
+  }
+  if (!isPlainObject(value)) {
+    throw new ConfigError(`Invalid config: --config: "${path}" must hold a JSON object`, '--config')
+  }
+  return value
+}
+
+function toConfigError(issue: z.core.$ZodIssue, merged: Record<string, unknown>, origin: Record<string, string>): ConfigError {
+  if (issue.code === 'unrecognized_keys') {
+    const parent = issue.path.length > 0 ? `${issue.path.join('.')}.` : ''
+    const key = issue.path.length > 0 ? String(issue.path[0]) : issue.keys[0]!
+    const from = origin[key] ? ` (${origin[key]})` : ''
+    return new ConfigError(`Invalid config: unknown field "${parent}${issue.keys.join('", "')}"${from}`, `${parent}${issue.keys[0]}`)
+  }
+  const top = String(issue.path[0] ?? '')
+  const field = issue.path.join('.')
+  const from = origin[top] ? ` (${origin[top]})` : ''
+  let value: unknown = merged
+  for (const key of issue.path) value = isPlainObject(value) ? value[key as string] : undefined
+  const expected = issue.path.length === 1 ? EXPECTED[top as Field] : undefined
+  return new ConfigError(`Invalid config: ${field}${from}: ${expected ?? issue.message}, got ${JSON.stringify(value)}`, field)
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}

@@ -1,0 +1,37 @@
+/**
+ * The Delivery handed to adapters, carrying what settling it needs (queue, store entry,
+ * consumer) so a delivery costs one object.
+ *
+ * @module
+ */
+import type { Delivery, Message } from '../api.ts'
+import type { StoredMessage } from '../store/store.ts'
+import type { Consumer } from './consumer.ts'
+import type { Queue } from './queue.ts'
+
+export class CoreDelivery implements Delivery {
+  readonly id: number
+  readonly consumerTag: string
+  readonly queue: string
+  readonly message: Message
+  readonly redelivered: boolean
+  readonly deliveryCount: number
+  /** Internal: the queue the message came from. */
+  readonly source: Queue
+  /** Internal: the queue's store entry. */
+  readonly entry: StoredMessage
+  /** Internal: the consumer it went to (null for basic.get). */
+  readonly consumer: Consumer | null
+
+  constructor(id: number, consumerTag: string, source: Queue, entry: StoredMessage, consumer: Consumer | null) {
+    this.id = id
+    this.consumerTag = consumerTag
+    this.queue = source.name
+    this.message = entry.message
+    this.redelivered = entry.deliveryCount > 0
+    this.deliveryCount = entry.deliveryCount
+    this.source = source
+    this.entry = entry
+    this.consumer = consumer
+  }
+}

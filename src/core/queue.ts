@@ -1,0 +1,340 @@
+/**
+ * A classic queue: its message store, consumers and the delivery loop, max-length overflow,
+ * message TTL at the head, queue expiry and auto-delete. Routing, bindings and deletion live in
+ * the vhost; dead-letter routing goes back through the host.
+ *
+ * @module
+ */
+import type { Message, Table } from '../api.ts'
+import type { MessageStore, StoredMessage, StoreFactory } from '../store/store.ts'
+import { type Consumer, ConsumerList } from './consumer.ts'
+import type { Exchange } from './exchange.ts'
+import { Deadline, deadline } from './expiry.ts'
+import type { MemoryAlarm } from './memory_alarm.ts'
+import type { QueueConfig } from './queue_args.ts'
+import { yieldToLoop } from './scheduler.ts'
+
+export type DeathReason = 'expired' | 'rejected' | 'maxlen'
+
+/** Messages delivered (or expired) per turn before a busy queue yields to the event loop. */
+const DRAIN_BUDGET = 512
+
+/** What a queue needs from its vhost. */
+export interface QueueHost {
+  readonly name: string
+  readonly alarm: MemoryAlarm
+  readonly storeFactory: StoreFactory
+  /** Routes `message` to the queue's dead-letter exchange, if it has one. */
+  deadLetter(queue: Queue, message: Message, reason: DeathReason): void
+  /** The queue removes itself: auto-delete after its last consumer, or x-expires. */
+  expire(queue: Queue): void
+}
+
+/** Gets told when a message it published is safe in a queue's store (publisher confirms). */
+export interface PersistWaiter {
+  persisted(confirmId: number): void
+}
+
+/** The connection that owns an exclusive queue. */
+export interface QueueOwner {
+  readonly exclusiveQueues: Set<Queue>
+}
+
+export interface QueueOptions {
+  name: string
+  durable: boolean
+  autoDelete: boolean
+  /** The declaring connection of an exclusive queue, else null. */
+  owner: QueueOwner | null
+  args: Table | undefined
+  config: QueueConfig
+}
+
+export class Queue {
+  readonly kind = 'queue'
+  readonly name: string
+  readonly durable: boolean
+  readonly autoDelete: boolean
+  readonly owner: QueueOwner | null
+  readonly args: Table | undefined
+  readonly config: QueueConfig
+  readonly store: MessageStore
+  readonly consumers: ConsumerList
+  readonly host: QueueHost
+  /** Routing epoch that last reached this queue: dedupes multiple bindings per publish. */
+  routeMark = 0
+  /** Exchanges with at least one binding to this queue. */
+  readonly boundFrom = new Set<Exchange>()
+  deleted = false
+
+  #hadConsumer = false
+  #draining = false
+  #again = false
+  #drainQueued = false
+  #yieldQueued = false
+  /** Set once any message with a deadline was enqueued; until then no head checks are needed. */
+  #expiring: boolean
+  #ttlTimer: Deadline
+  #idleTimer: Deadline | undefined
+  #waiters: Map<StoredMessage, { waiter: PersistWaiter; id: number }[]> | undefined
+  #drainTask = (): void => {
+    this.#drainQueued = false
+    this.#yieldQueued = false
+    if (!this.deleted) this.#drain(undefined)
+  }
+
+  constructor(host: QueueHost, opts: QueueOptions) {
+    this.host = host
+    this.name = opts.name
+    this.durable = opts.durable
+    this.autoDelete = opts.autoDelete
+    this.owner = opts.owner
+    this.args = opts.args
+    this.config = opts.config
+    this.consumers = new ConsumerList(opts.config.singleActiveConsumer)
+    this.store = host.storeFactory.create(
+      { vhost: host.name, name: opts.name, durable: opts.durable, maxPriority: opts.config.maxPriority },
+      { persisted: (entry) => this.#onPersisted(entry) },
+    )
+    this.#expiring = opts.config.messageTtl >= 0
+    this.#ttlTimer = new Deadline(() => this.#onTtlTimer())
+    if (opts.config.expires > 0) {
+      this.#idleTimer = new Deadline(() => {
+        if (!this.deleted && this.consumers.size === 0) host.expire(this)
+      })
+      this.#idleTimer.restart(opts.config.expires)
+    }
+  }
+
+  /** Ready messages (what queue.declare-ok and basic.get-ok report). */
+  get messageCount(): number {
+    return this.store.readyCount
+  }
+
+  get consumerCount(): number {
+    return this.consumers.size
+  }
+
+  /**
+   * Accepts a published (or dead-lettered) message. Returns its entry, or null when overflow
+   * (reject-publish) refused it. `messageTtl` is the parsed `expiration` property or -1. Hot path.
+   */
+  enqueue(message: Message, messageTtl: number): StoredMessage | null {
+    const cfg = this.config
+    const size = message.body.byteLength
+    if (cfg.overflow !== 'drop-head' && this.#wouldOverflow(size)) {
+      if (cfg.overflow === 'reject-publish-dlx') this.host.deadLetter(this, message, 'maxlen')
+      return null
+    }
+    let priority = 0
+    if (cfg.maxPriority > 0) {
+      const p = message.properties.priority
+      if (p !== undefined) priority = p > cfg.maxPriority ? cfg.maxPriority : p > 0 ? p : 0
+    }
+    let expiresAt = 0
+    if (messageTtl >= 0 || cfg.messageTtl >= 0) {
+      expiresAt = deadline(cfg.messageTtl, messageTtl, Date.now())
+      this.#expiring = true
+    }
+    const entry = this.store.append(message, { size, priority, expiresAt })
+    this.host.alarm.add(size)
+    if (this.consumers.size !== 0) this.#drain(entry)
+    if (cfg.maxLength >= 0 || cfg.maxLengthBytes >= 0) this.#dropOverflow()
+    // A message whose TTL ran out before a consumer could take it goes now (TTL 0).
+    if (expiresAt !== 0) this.#expireHead()
+    return entry
+  }
+
+  /** Registers a publisher-confirm waiter for an entry the store has not persisted yet. */
+  awaitPersisted(entry: StoredMessage, waiter: PersistWaiter, id: number): void {
+    this.#waiters ??= new Map()
+    const list = this.#waiters.get(entry)
+    if (list === undefined) this.#waiters.set(entry, [{ waiter, id }])
+    else list.push({ waiter, id })
+  }
+
+  /** basic.get: takes the next live message, or undefined. */
+  take(): StoredMessage | undefined {
+    this.touch()
+    if (this.#expiring) this.#expireHead()
+    return this.store.shift()
+  }
+
+  /** An outstanding entry was acknowledged (or delivered no-ack). */
+  ack(entry: StoredMessage): void {
+    if (this.deleted) return
+    this.store.settle(entry)
+    this.host.alarm.remove(entry.size)
+  }
+
+  /** An outstanding entry goes back to its original place; call `drain()` after a batch. */
+  requeue(entry: StoredMessage): void {
+    if (this.deleted) return
+    entry.deliveryCount++
+    this.store.requeue(entry)
+  }
+
+  /** basic.reject / nack without requeue: dead-letter ('rejected') or drop. */
+  reject(entry: StoredMessage): void {
+    if (this.deleted) return
+    this.#dispose(entry, 'rejected')
+  }
+
+  addConsumer(consumer: Consumer): void {
+    this.consumers.add(consumer)
+    this.#hadConsumer = true
+    this.#idleTimer?.clear()
+    // Deferred: the adapter must answer consume-ok before the first delivery.
+    this.scheduleDrain()
+  }
+
+  removeConsumer(consumer: Consumer): void {
+    if (!this.consumers.remove(consumer) || this.deleted) return
+    if (this.consumers.size === 0) {
+      if (this.autoDelete && this.#hadConsumer) return this.host.expire(this)
+      this.touch()
+    } else if (this.config.singleActiveConsumer) {
+      this.scheduleDrain()
+    }
+  }
+
+  /** Counts as use for x-expires (declare, passive declare, basic.get). */
+  touch(): void {
+    if (this.#idleTimer !== undefined && this.consumers.size === 0) this.#idleTimer.restart(this.config.expires)
+  }
+
+  /** Delivers what consumers with credit can take now (credit came back). */
+  drain(): void {
+    if (this.consumers.size !== 0 && this.store.readyCount !== 0) this.#drain(undefined)
+  }
+
+  /** Delivers soon (next microtask), once however often it is asked. */
+  scheduleDrain(): void {
+    if (this.#drainQueued) return
+    this.#drainQueued = true
+    queueMicrotask(this.#drainTask)
+  }
+
+  purge(): number {
+    const count = this.store.readyCount
+    const bytes = this.store.readyBytes
+    this.store.purge()
+    this.host.alarm.remove(bytes)
+    return count
+  }
+
+  /** Called by the vhost when the queue is deleted; returns the ready messages dropped. */
+  destroy(): number {
+    if (this.deleted) return 0
+    this.deleted = true
+    this.#ttlTimer.clear()
+    this.#idleTimer?.clear()
+    const count = this.store.readyCount
+    this.host.alarm.remove(this.store.readyBytes + this.store.outstandingBytes)
+    this.store.close()
+    // As RabbitMQ: publishes waiting on a deleted queue are confirmed, not rejected.
+    const waiters = this.#waiters
+    this.#waiters = undefined
+    if (waiters !== undefined) for (const list of waiters.values()) for (const w of list) w.waiter.persisted(w.id)
+    return count
+  }
+
+  #wouldOverflow(size: number): boolean {
+    const { maxLength, maxLengthBytes } = this.config
+    return (
+      (maxLength >= 0 && this.store.readyCount + 1 > maxLength) ||
+      (maxLengthBytes >= 0 && this.store.readyBytes + size > maxLengthBytes)
+    )
+  }
+
+  /** x-overflow drop-head: drop (dead-letter 'maxlen') from the head until within the limits. */
+  #dropOverflow(): void {
+    const { maxLength, maxLengthBytes } = this.config
+    const store = this.store
+    while (
+      store.readyCount > 0 &&
+      ((maxLength >= 0 && store.readyCount > maxLength) || (maxLengthBytes >= 0 && store.readyBytes > maxLengthBytes))
+    ) {
+      this.#dispose(store.shift()!, 'maxlen')
+    }
+  }
+
+  /** Removes an outstanding entry for good, dead-lettering it when the queue has a DLX. */
+  #dispose(entry: StoredMessage, reason: DeathReason): void {
+    this.store.settle(entry)
+    this.host.alarm.remove(entry.size)
+    if (this.config.deadLetterExchange !== undefined) this.host.deadLetter(this, entry.message, reason)
+  }
+
+  /** The delivery loop. `fresh` (just enqueued) is exempt from expiry so TTL 0 can still deliver. */
+  #drain(fresh: StoredMessage | undefined): void {
+    if (this.#draining) {
+      this.#again = true
+      return
+    }
+    this.#draining = true
+    const store = this.store
+    let budget = DRAIN_BUDGET
+    try {
+      do {
+        this.#again = false
+        for (;;) {
+          const head = store.peek()
+          if (head === undefined) break
+          if (budget-- === 0) {
+            this.#yield()
+            this.#again = false
+            break
+          }
+          if (head.expiresAt !== 0 && head !== fresh && head.expiresAt <= Date.now()) {
+            this.#dispose(store.shift()!, 'expired')
+            continue
+          }
+          const consumer = this.consumers.next()
+          if (consumer === undefined) break
+          store.shift()
+          consumer.session.deliverFromQueue(consumer, this, head)
+        }
+      } while (this.#again && !this.deleted)
+    } finally {
+      this.#draining = false
+    }
+    if (this.#expiring) this.#armTtl()
+  }
+
+  #yield(): void {
+    if (this.#yieldQueued) return
+    this.#yieldQueued = true
+    yieldToLoop(this.#drainTask)
+  }
+
+  /** Drops expired messages at the head (bounded per call; the timer picks up the rest). */
+  #expireHead(): void {
+    const store = this.store
+    const now = Date.now()
+    for (let n = 0; n < DRAIN_BUDGET; n++) {
+      const head = store.peek()
+      if (head === undefined || head.expiresAt === 0 || head.expiresAt > now) break
+      this.#dispose(store.shift()!, 'expired')
+    }
+    this.#armTtl()
+  }
+
+  #armTtl(): void {
+    if (this.deleted) return
+    const head = this.store.peek()
+    if (head !== undefined && head.expiresAt !== 0) this.#ttlTimer.armAt(head.expiresAt)
+  }
+
+  #onTtlTimer(): void {
+    if (this.deleted) return
+    this.#expireHead()
+  }
+
+  #onPersisted(entry: StoredMessage): void {
+    const list = this.#waiters?.get(entry)
+    if (list === undefined) return
+    this.#waiters!.delete(entry)
+    for (const w of list) w.waiter.persisted(w.id)
+  }
+}

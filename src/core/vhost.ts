@@ -1,0 +1,146 @@
+/**
+ * One virtual host: its exchanges, queues and bindings, and the primitive operations on them
+ * (create, delete with cascades, bind, route, dead-letter). RabbitMQ's checks (permissions,
+ * names, equivalence, exclusivity) are in topology.ts; this module trusts its callers.
+ *
+ * @module
+ */
+import type { Message, Table } from '../api.ts'
+import type { StoreFactory } from '../store/store.ts'
+import { deadLetteredMessage, DeadLetterQueue, type DeathTarget, isDeathCycle } from './dead_letter.ts'
+import { type Destination, Exchange, type ExchangeOptions, route } from './exchange.ts'
+import { getExchangeType } from './exchange_type.ts'
+import type { MemoryAlarm } from './memory_alarm.ts'
+import { type DeathReason, Queue, type QueueHost, type QueueOptions } from './queue.ts'
+
+/** Broker-wide services a vhost uses. */
+export interface VhostContext {
+  readonly alarm: MemoryAlarm
+  readonly storeFactory: StoreFactory
+}
+
+/** The exchanges every vhost starts with (rabbit_vhost: amq.* are durable system exchanges). */
+const predeclared: [string, string][] = [
+  ['', 'direct'],
+  ['amq.direct', 'direct'],
+  ['amq.fanout', 'fanout'],
+  ['amq.topic', 'topic'],
+  ['amq.headers', 'headers'],
+  ['amq.match', 'headers'],
+]
+
+export class Vhost implements QueueHost {
+  readonly name: string
+  readonly exchanges = new Map<string, Exchange>()
+  readonly queues = new Map<string, Queue>()
+  readonly alarm: MemoryAlarm
+  readonly storeFactory: StoreFactory
+  readonly defaultExchange: Exchange
+  #deadLetters = new DeadLetterQueue((queue, message, reason) => this.#publishDeadLetter(queue, message, reason))
+
+  constructor(name: string, ctx: VhostContext) {
+    this.name = name
+    this.alarm = ctx.alarm
+    this.storeFactory = ctx.storeFactory
+    for (const [xname, type] of predeclared) {
+      this.addExchange({ name: xname, type, durable: true, autoDelete: false, internal: false, args: undefined })
+    }
+    this.defaultExchange = this.exchanges.get('')!
+  }
+
+  /** Creates an exchange of a registered type (the caller checked the type exists). */
+  addExchange(opts: ExchangeOptions): Exchange {
+    const type = getExchangeType(opts.type)
+    if (type === undefined) throw new TypeError(`Cannot create exchange "${opts.name}": unknown type "${opts.type}"`)
+    const x = new Exchange(opts, type.create<Destination>())
+    this.exchanges.set(x.name, x)
+    return x
+  }
+
+  /** Deletes an exchange with its bindings both ways; auto-delete sources may follow. */
+  removeExchange(x: Exchange): void {
+    if (x.deleted) return
+    x.deleted = true
+    this.exchanges.delete(x.name)
+    for (const binding of x.router.bindings()) binding.destination.boundFrom.delete(x)
+    this.#unbindEverywhere(x)
+  }
+
+  addQueue(opts: QueueOptions): Queue {
+    const q = new Queue(this, opts)
+    this.queues.set(q.name, q)
+    if (opts.owner !== null) opts.owner.exclusiveQueues.add(q)
+    return q
+  }
+
+  /**
+   * Deletes a queue: bindings go (auto-delete exchanges may follow), every consumer is told
+   * (basic.cancel), the store is dropped. Returns the ready messages deleted.
+   */
+  removeQueue(q: Queue): number {
+    if (q.deleted) return 0
+    this.queues.delete(q.name)
+    q.owner?.exclusiveQueues.delete(q)
+    this.#unbindEverywhere(q)
+    const consumers = [...q.consumers.all]
+    const count = q.destroy()
+    for (const consumer of consumers) consumer.session.consumerCancelled(consumer)
+    return count
+  }
+
+  /** Adds a binding; an identical existing one is fine. */
+  bind(source: Exchange, destination: Destination, routingKey: string, args: Table | undefined): void {
+    if (source.router.bind(destination, routingKey, args)) destination.boundFrom.add(source)
+  }
+
+  /** Removes a binding if it exists; an auto-delete source without bindings goes. */
+  unbind(source: Exchange, destination: Destination, routingKey: string, args: Table | undefined): void {
+    if (!source.router.unbind(destination, routingKey, args)) return
+    if (!source.router.hasBindings(destination)) destination.boundFrom.delete(source)
+    if (source.autoDelete && source.router.size === 0) this.removeExchange(source)
+  }
+
+  /** Appends the queues `x` routes to (default exchange: the queue named by the key). Hot path. */
+  routeTo(x: Exchange, routingKey: string, headers: Table | undefined, out: Queue[]): void {
+    if (x === this.defaultExchange) {
+      const q = this.queues.get(routingKey)
+      if (q !== undefined) out.push(q)
+      return
+    }
+    route(this.exchanges, x, routingKey, headers, out)
+  }
+
+  /** QueueHost: a queue dead-letters a message (rejected, expired, maxlen). */
+  deadLetter(queue: Queue, message: Message, reason: DeathReason): void {
+    this.#deadLetters.push(queue, message, reason)
+  }
+
+  /** QueueHost: auto-delete after the last consumer, or x-expires. */
+  expire(queue: Queue): void {
+    this.removeQueue(queue)
+  }
+
+  /** Removes every binding to `destination` and lets emptied auto-delete exchanges go. */
+  #unbindEverywhere(destination: Destination): void {
+    const sources = [...destination.boundFrom]
+    destination.boundFrom.clear()
+    for (const source of sources) {
+      source.router.removeDestination(destination)
+      if (source.autoDelete && source.router.size === 0) this.removeExchange(source)
+    }
+  }
+
+  #publishDeadLetter(target: DeathTarget, message: Message, reason: DeathReason): void {
+    const queue = target as Queue
+    const dlxName = queue.config.deadLetterExchange
+    const dlx = dlxName === undefined ? undefined : this.exchanges.get(dlxName)
+    if (dlx === undefined) return
+    const dead = deadLetteredMessage(message, reason, queue.name, dlx.name, queue.config.deadLetterRoutingKey, Date.now())
+    const targets: Queue[] = []
+    this.routeTo(dlx, dead.routingKey, dead.properties.headers, targets)
+    for (const q of targets) {
+      if (reason !== 'rejected' && isDeathCycle(q.name, dead)) continue
+      q.enqueue(dead, -1)
+    }
+  }
+}

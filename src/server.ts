@@ -1,0 +1,65 @@
+/**
+ * Wires one broker to its protocol listeners. With main.ts, the only module allowed to import
+ * both the core and the adapters.
+ *
+ * @module
+ */
+import { mkdir } from 'node:fs/promises'
+import { listenAmqp } from '../protocols/amqp/mod.ts'
+import { createBroker, type WarrenBroker } from './broker.ts'
+import type { Config } from './config.ts'
+import type { Listener } from './runtime/socket.ts'
+
+/** What the broker tells forced-closed clients, in RabbitMQ's words (AMQP adds CONNECTION_FORCED). */
+const SHUTDOWN_REASON = "broker forced connection closure with reason 'shutdown'"
+
+export interface RunningServer {
+  broker: WarrenBroker
+  /** Actual bound ports (mqtt/http come in later issues). */
+  ports: { amqp: number }
+  /** Forced-closes every connection (AMQP clients get connection.close 320), closes listeners, flushes. */
+  stop(): Promise<void>
+}
+
+/** Creates the data dir if missing, starts the broker and binds every listener. */
+export async function startServer(config: Config): Promise<RunningServer> {
+  await mkdir(config.dataDir, { recursive: true })
+  const broker = await createBroker({
+    dataDir: config.dataDir,
+    maxMessageSize: config.maxMessageSize,
+    memoryHighWatermark: config.memoryHighWatermark,
+    maxConnections: config.maxConnections,
+    defaultUser: config.defaultUser,
+    loopbackUsers: config.loopbackUsers,
+  })
+  const listeners: Listener[] = []
+  try {
+    listeners.push(
+      await listenAmqp(broker, {
+        host: config.host,
+        port: config.amqpPort,
+        frameMax: config.frameMax,
+        channelMax: config.channelMax,
+        heartbeat: config.heartbeat,
+      }),
+    )
+  } catch (error) {
+    // A port already in use must not leave a half-started broker behind.
+    await Promise.all(listeners.map((l) => l.close()))
+    await broker.shutdown(SHUTDOWN_REASON)
+    throw error
+  }
+  const [amqp] = listeners as [Listener]
+
+  let stopping: Promise<void> | undefined
+  const stop = async (): Promise<void> => {
+    // Stop accepting first so no client slips in while the others are being closed.
+    await Promise.all(listeners.map((l) => l.close()))
+    await broker.shutdown(SHUTDOWN_REASON)
+  }
+  return {
+    broker,
+    ports: { amqp: amqp.port },
+    stop: () => (stopping ??= stop()),
+  }
+}
