@@ -75,36 +75,42 @@ for (const target of targets) {
   log(`== ${target}`)
   const side: NonNullable<Results['warren']> = { rows: {} }
   results[target] = side
-  try {
-    current = target === 'warren' ? await startWarren(opts.profile ? { profileDir: join(TMP, 'prof') } : {}) : await startRabbitMQ()
-  } catch (e) {
-    side.down = (e as Error).message
-    log(`  ${target} did not start: ${side.down}`)
-    continue
-  }
-  versions[target] = current.version
-  log(`  ${current.version} on ${current.host}:${current.port}, pid ${current.pid}`)
-  try {
-    for (const row of rows) {
-      const t0 = performance.now()
-      let outcome: RowOutcome
-      const runs: Record<string, number>[] = []
-      try {
-        for (let i = 0; i < (row.repeatable ? repeat : 1); i++) {
-          runs.push(await row.run({ broker: current, scale, timeoutMs, log }))
-          if (repeat > 1 && row.repeatable) log(`    run ${i + 1}: ${JSON.stringify(roundAll(runs[i]!))}`)
-        }
-        outcome = { ok: true, values: medianOf(runs), runs }
-      } catch (e) {
-        outcome = { ok: false, error: (e as Error).message, runs }
+  for (const row of rows) {
+    // A fresh broker per row: background work left by a previous row (queue deletion, message
+    // store compaction, GC) must not land in this row's figures, and the RSS row needs a clean
+    // baseline anyway.
+    try {
+      current = target === 'warren' ? await startWarren(opts.profile ? { profileDir: join(TMP, 'prof', row.id) } : {}) : await startRabbitMQ()
+    } catch (e) {
+      const message = (e as Error).message
+      log(`  ${target} did not start: ${message}`)
+      if (!versions[target]) {
+        side.down = message
+        break
       }
-      side.rows[row.id] = outcome
-      const secs = ((performance.now() - t0) / 1000).toFixed(1)
-      log(`  ${row.id}${runs.length > 1 ? ' (median)' : ''}: ${outcome.ok ? JSON.stringify(roundAll(outcome.values)) : `FAILED ${outcome.error}`} (${secs} s)`)
+      side.rows[row.id] = { ok: false, error: `broker did not start: ${message}` }
+      continue
     }
-  } finally {
-    await current.stop()
-    current = null
+    if (!versions[target]) log(`  ${current.version}`)
+    versions[target] = current.version
+    const t0 = performance.now()
+    let outcome: RowOutcome
+    const runs: Record<string, number>[] = []
+    try {
+      for (let i = 0; i < (row.repeatable ? repeat : 1); i++) {
+        runs.push(await row.run({ broker: current, scale, timeoutMs, log }))
+        if (repeat > 1 && row.repeatable) log(`    run ${i + 1}: ${JSON.stringify(roundAll(runs[i]!))}`)
+      }
+      outcome = { ok: true, values: medianOf(runs), runs }
+    } catch (e) {
+      outcome = { ok: false, error: (e as Error).message, runs }
+    } finally {
+      await current.stop()
+      current = null
+    }
+    side.rows[row.id] = outcome
+    const secs = ((performance.now() - t0) / 1000).toFixed(1)
+    log(`  ${row.id}${runs.length > 1 ? ' (median)' : ''}: ${outcome.ok ? JSON.stringify(roundAll(outcome.values)) : `FAILED ${outcome.error}`} (${secs} s)`)
   }
 }
 

@@ -152,8 +152,10 @@ class CoreBroker implements WarrenBroker {
           : `broker forced connection closure with reason '${reason}'`
     const error = new BrokerError('connection-forced', text, { scope: 'connection' })
     for (const connection of [...this.#connections]) connection.forceClose(error)
-    // Timers of the queues that remain (TTL, x-expires) must not keep the process alive.
-    for (const vhost of this.#vhosts.values()) for (const q of [...vhost.queues.values()]) q.destroy()
+    // Queue timers (TTL, x-expires) must not keep the process alive; stores flush.
+    const flushes: Promise<void>[] = []
+    for (const vhost of this.#vhosts.values()) for (const q of vhost.queues.values()) flushes.push(q.stop())
+    await Promise.all(flushes)
   }
 
   #keyValue(namespace: string): KeyValueStore {

@@ -2,8 +2,8 @@
  * Broker memory per idle connection: VmRSS of the broker process with N open AMQP connections
  * (handshake done, no channel, heartbeats off) minus its RSS just before they were opened.
  *
- * RSS has no "settled" event to await, so both readings follow a fixed settle time; the broker
- * should be fresh (this row runs first) so earlier rows' garbage does not blur the baseline.
+ * RSS has no "settled" event to await, so both readings follow a fixed settle time; the runner gives
+ * every row a fresh broker, so no earlier row's garbage blurs the baseline.
  *
  * @module
  */

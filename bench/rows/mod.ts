@@ -1,7 +1,7 @@
 /**
  * The rows of BENCHMARKS.md, in run order, with the issue's goal for each.
  *
- * The idle-connection row runs first so its baseline is a fresh broker.
+ * bench/run.ts starts a fresh broker for every row, so rows cannot disturb each other.
  *
  * @module
  */

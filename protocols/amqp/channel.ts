@@ -158,8 +158,9 @@ export class AmqpChannel implements SessionEvents, ContentSink {
 
   /** ContentSink: the body of a basic.publish is complete. */
   contentComplete(method: MethodArgs['basic.publish'], properties: MessageProperties, body: Uint8Array): void {
-    this.#host.publishReceived()
     publishContent(this, method, properties, body)
+    // After routing: the publish that raised the alarm blocks its own connection too.
+    this.#host.publishReceived()
   }
 
   // ---- used by handlers ----

@@ -15,46 +15,35 @@
 import { BrokerError, type AuthenticatedUser, type Broker, type Connection, type Table } from '../../src/api.ts'
 import { log, logOnce } from '../../src/log.ts'
 import type { Socket } from '../../src/runtime/socket.ts'
-import { MECHANISMS, parseSaslResponse } from './auth.ts'
+import { MECHANISMS } from './auth.ts'
 import { AmqpChannel, type ChannelHost } from './channel.ts'
 import { AmqpError, erlangBinary } from './codec/errors.ts'
 import { FrameReader, type FrameHandler } from './codec/frame_reader.ts'
 import { FrameWriter } from './codec/frame_writer.ts'
 import { decodeMethod, type DecodedMethod, type MethodArgs } from './codec/methods.ts'
-import { Heartbeat } from './heartbeat.ts'
+import { clientCapabilities, isAmqp091Header, login, loginRefused, negotiateTune, type ClientCapabilities } from './handshake.ts'
+import { Heartbeat, unref } from './heartbeat.ts'
 import { closeReasonFor, type CloseReason } from './reply_codes.ts'
 import { serverProperties } from './server_properties.ts'
 import { FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, FRAME_MIN_SIZE, ReplyCode } from './spec/generated.ts'
 
 export interface AmqpConnectionOptions {
-  /** Offered in connection.tune; 0 = no limit. */
+  /** Offered in connection.tune, bytes (RabbitMQ: 131072); 0 = no limit. */
   frameMax: number
+  /** Offered in connection.tune (RabbitMQ: 2047); 0 = no limit. */
   channelMax: number
-  /** Seconds; 0 disables heartbeats. */
+  /** Offered in connection.tune, seconds (RabbitMQ: 60); 0 disables heartbeats. */
   heartbeat: number
-  /** Milliseconds from accept to open-ok (RabbitMQ: 10 s). */
+  /** Milliseconds a client has from accept to open-ok; default 10 000 as RabbitMQ. */
   handshakeTimeout?: number
 }
 
 const HANDSHAKE_TIMEOUT_MS = 10_000
 /** How long we wait for close-ok after sending connection.close. */
 const CLOSE_OK_TIMEOUT_MS = 3_000
-/** A channel_max of 0 means "no limit": the 16-bit id space. */
-const CHANNEL_ID_MAX = 65535
 
 /** rabbit_reader's state names, which also appear in its error texts. */
 type State = 'handshake' | 'starting' | 'tuning' | 'opening' | 'running' | 'closing' | 'closed'
-
-function unref(timer: ReturnType<typeof setTimeout>): ReturnType<typeof setTimeout> {
-  ;(timer as { unref?: () => void }).unref?.()
-  return timer
-}
-
-function isAmqp091(h: Uint8Array): boolean {
-  if (h[0] !== 0x41 || h[1] !== 0x4d || h[2] !== 0x51 || h[3] !== 0x50) return false
-  // 0-9-1, and the 0-9 header (1 1 0 9) which RabbitMQ treats as 0-9-1.
-  return (h[4] === 0 && h[5] === 0 && h[6] === 9 && h[7] === 1) || (h[4] === 1 && h[5] === 1 && h[6] === 0 && h[7] === 9)
-}
 
 /** RabbitMQ's UNEXPECTED_FRAME text: "type T, all octets = <<…>>". */
 function unexpectedFrame(type: number, payload: Uint8Array): AmqpError {
@@ -79,9 +68,7 @@ export class AmqpConnection implements FrameHandler, ChannelHost {
   #user: AuthenticatedUser | undefined
   #core: Connection | undefined
   #clientProperties: Table = {}
-  #blockedCapable = false
-  /** The client handles connection.close during the handshake (capabilities.authentication_failure_close). */
-  #authFailureClose = false
+  #capabilities: ClientCapabilities = clientCapabilities({})
   #channels = new Map<number, AmqpChannel>()
   #channelMax = 0
   #heartbeat: Heartbeat | undefined
@@ -132,9 +119,7 @@ export class AmqpConnection implements FrameHandler, ChannelHost {
     try {
       this.#flush()
     } catch (error) {
-      this.#guard(() => {
-        throw error
-      })
+      this.#crash(error)
     }
   }
 
@@ -157,7 +142,7 @@ export class AmqpConnection implements FrameHandler, ChannelHost {
   // ---- FrameHandler (read path) ----
 
   onProtocolHeader(header: Uint8Array): void {
-    if (!isAmqp091(header)) {
+    if (!isAmqp091Header(header)) {
       logOnce(`amqp:bad-header:${this.#socket.remoteAddress}`, 'warn', 'client did not start with the AMQP 0-9-1 protocol header', {
         ...this.logContext,
         header: erlangBinary(header, 'p'),
@@ -247,36 +232,21 @@ export class AmqpConnection implements FrameHandler, ChannelHost {
 
   #startOk(args: MethodArgs['connection.start-ok']): void {
     this.#clientProperties = args.clientProperties
-    const capabilities = args.clientProperties.capabilities
-    if (capabilities !== null && typeof capabilities === 'object' && !Array.isArray(capabilities) && !(capabilities instanceof Uint8Array)) {
-      const caps = capabilities as Table
-      this.consumerCancelNotify = caps.consumer_cancel_notify === true
-      this.#blockedCapable = caps['connection.blocked'] === true
-      this.#authFailureClose = caps.authentication_failure_close === true
+    this.#capabilities = clientCapabilities(args.clientProperties)
+    this.consumerCancelNotify = this.#capabilities.consumerCancelNotify
+    const result = login(this.#broker, args, this.#socket.remoteAddress)
+    if ('refused' in result) {
+      const key = `amqp:login:${this.#socket.remoteAddress}:${result.username}`
+      logOnce(key, 'warn', `${args.mechanism} login refused: ${result.refused}`, this.logContext)
+      if (this.#capabilities.authenticationFailureClose) throw loginRefused(args.mechanism)
+      // RabbitMQ closes the socket without a word for clients that did not ask for the close.
+      this.#state = 'closed'
+      this.#reader.stop()
+      this.#teardown()
+      this.#socket.end()
+      return
     }
-    const ids = { classId: 10, methodId: 11 }
-    const credentials = parseSaslResponse(args.mechanism, args.response)
-    if (credentials === undefined) {
-      throw new AmqpError(ReplyCode.COMMAND_INVALID, `unknown authentication mechanism '${args.mechanism}'`, ids)
-    }
-    if (typeof credentials === 'string') throw new AmqpError(ReplyCode.SYNTAX_ERROR, credentials, ids)
-    try {
-      this.#user = this.#broker.authenticate({ ...credentials, remoteAddress: this.#socket.remoteAddress })
-    } catch (error) {
-      if (!(error instanceof BrokerError) || error.code !== 'access-refused') throw error
-      logOnce(`amqp:login:${this.#socket.remoteAddress}:${credentials.username}`, 'warn', `${args.mechanism} login refused: ${error.message}`, this.logContext)
-      if (!this.#authFailureClose) {
-        // RabbitMQ closes the socket without a word for clients that did not ask for the close.
-        this.#state = 'closed'
-        this.#reader.stop()
-        this.#teardown()
-        this.#socket.end()
-        return
-      }
-      // The client only sees the safe text, as RabbitMQ does.
-      const detail = `Login was refused using authentication mechanism ${args.mechanism}. For details see the broker logfile.`
-      throw new AmqpError(ReplyCode.ACCESS_REFUSED, detail, { scope: 'connection' })
-    }
+    this.#user = result.user
     this.logContext.user = this.#user.name
     this.#state = 'tuning'
     this.writer.writeMethod(0, 'connection.tune', {
@@ -286,21 +256,9 @@ export class AmqpConnection implements FrameHandler, ChannelHost {
     })
   }
 
-  /** rabbit_reader:validate_negotiated_integer_value, except that 0 takes the server's value. */
   #tuneOk(args: MethodArgs['connection.tune-ok']): void {
-    const tune = { classId: 10, methodId: 30 }
-    const { frameMax: serverFrameMax, channelMax: serverChannelMax } = this.#opts
-    if (args.frameMax !== 0 && args.frameMax < FRAME_MIN_SIZE) {
-      throw notAllowed(`negotiated frame_max = ${args.frameMax} is lower than the minimum allowed value (${FRAME_MIN_SIZE})`, tune)
-    }
-    if (serverFrameMax !== 0 && args.frameMax > serverFrameMax) {
-      throw notAllowed(`negotiated frame_max = ${args.frameMax} is higher than the maximum allowed value (${serverFrameMax})`, tune)
-    }
-    if (serverChannelMax !== 0 && args.channelMax > serverChannelMax) {
-      throw notAllowed(`negotiated channel_max = ${args.channelMax} is higher than the maximum allowed value (${serverChannelMax})`, tune)
-    }
-    const frameMax = args.frameMax || serverFrameMax
-    this.#channelMax = args.channelMax || serverChannelMax || CHANNEL_ID_MAX
+    const { frameMax, channelMax } = negotiateTune(this.#opts, args)
+    this.#channelMax = channelMax
     this.#reader.frameMax = frameMax
     this.writer.frameMax = frameMax
     // The client's heartbeat wins, 0 included (as RabbitMQ).
@@ -328,7 +286,7 @@ export class AmqpConnection implements FrameHandler, ChannelHost {
     clearTimeout(this.#handshakeTimer)
     this.writer.writeMethod(0, 'connection.open-ok', {})
     this.#core.onForcedClose((error) => this.#guard(() => this.connectionError(closeReasonFor(error, 0, 0, this.logContext))))
-    this.#alarm = this.#broker.blocked
+    if (this.#broker.blocked) this.#onAlarm(true, 'memory')
     this.#stopAlarmListener = this.#broker.onBlocked((blocked, reason) => this.#guard(() => this.#onAlarm(blocked, reason)))
     log.info('AMQP connection opened', this.logContext)
   }
@@ -368,7 +326,7 @@ export class AmqpConnection implements FrameHandler, ChannelHost {
     this.#blocked = true
     this.#socket.pause()
     this.#heartbeat?.pauseMonitor(true)
-    if (this.#blockedCapable) {
+    if (this.#capabilities.connectionBlocked) {
       this.writer.writeMethod(0, 'connection.blocked', { reason: this.#alarmReason })
       this.#blockedSent = true
       this.flushSoon()
@@ -397,7 +355,8 @@ export class AmqpConnection implements FrameHandler, ChannelHost {
 
   #onAlarm(blocked: boolean, reason: string): void {
     this.#alarm = blocked
-    this.#alarmReason = reason
+    // The core names the resource ("memory"); clients expect RabbitMQ's "low on memory".
+    this.#alarmReason = reason.startsWith('low on ') ? reason : `low on ${reason}`
     if (blocked || !this.#blocked) return
     this.#blocked = false
     this.#socket.resume()
@@ -489,13 +448,17 @@ export class AmqpConnection implements FrameHandler, ChannelHost {
     try {
       fn()
     } catch (error) {
-      logOnce('amqp:adapter-bug', 'error', 'AMQP connection failed', { ...this.logContext, error: String((error as Error)?.stack ?? error) })
-      this.#state = 'closed'
-      try {
-        this.#teardown()
-      } finally {
-        this.#socket.destroy()
-      }
+      this.#crash(error)
+    }
+  }
+
+  #crash(error: unknown): void {
+    logOnce('amqp:adapter-bug', 'error', 'AMQP connection failed', { ...this.logContext, error: String((error as Error)?.stack ?? error) })
+    this.#state = 'closed'
+    try {
+      this.#teardown()
+    } finally {
+      this.#socket.destroy()
     }
   }
 }

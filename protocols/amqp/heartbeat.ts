@@ -10,6 +10,12 @@
 /** Silent half-period ticks before the peer counts as dead: two full heartbeat periods. */
 const SILENT_TICKS_LIMIT = 4
 
+/** A connection's timers alone must not keep the process alive (where the runtime allows). */
+export function unref<T>(timer: T): T {
+  ;(timer as { unref?: () => void }).unref?.()
+  return timer
+}
+
 export interface HeartbeatOptions {
   /** Negotiated heartbeat in seconds; 0 disables heartbeats entirely. */
   seconds: number
@@ -30,9 +36,7 @@ export class Heartbeat {
   constructor(opts: HeartbeatOptions) {
     this.#opts = opts
     if (opts.seconds <= 0) return
-    this.#timer = setInterval(() => this.#tick(), (opts.seconds * 1000) / 2)
-    // A heartbeat timer alone must not keep the process alive.
-    ;(this.#timer as { unref?: () => void }).unref?.()
+    this.#timer = unref(setInterval(() => this.#tick(), (opts.seconds * 1000) / 2))
   }
 
   /** Called on the read path for every chunk; must stay a field store. */

@@ -6,30 +6,16 @@
 import type { Broker } from '../../src/api.ts'
 import { listen } from '../../src/runtime/mod.ts'
 import type { Listener } from '../../src/runtime/socket.ts'
-import { AmqpConnection } from './connection.ts'
+import { AmqpConnection, type AmqpConnectionOptions } from './connection.ts'
 
-export interface AmqpListenOptions {
+export interface AmqpListenOptions extends AmqpConnectionOptions {
   host: string
   port: number
-  /** Offered in connection.tune (RabbitMQ: 131072). */
-  frameMax: number
-  /** Offered in connection.tune (RabbitMQ: 2047). */
-  channelMax: number
-  /** Offered in connection.tune, seconds (RabbitMQ: 60). */
-  heartbeat: number
-  /** Milliseconds a client has from accept to open-ok; default 10 000 as RabbitMQ. */
-  handshakeTimeout?: number
 }
 
 /** Listens for AMQP clients; every accepted socket becomes one connection on `broker`. */
 export function listenAmqp(broker: Broker, opts: AmqpListenOptions): Promise<Listener> {
-  const connectionOptions = {
-    frameMax: opts.frameMax,
-    channelMax: opts.channelMax,
-    heartbeat: opts.heartbeat,
-    handshakeTimeout: opts.handshakeTimeout,
-  }
   return listen({ host: opts.host, port: opts.port }, (socket) => {
-    new AmqpConnection(socket, broker, connectionOptions)
+    new AmqpConnection(socket, broker, opts)
   })
 }

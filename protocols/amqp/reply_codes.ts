@@ -86,8 +86,3 @@ export function closeReasonFor(error: unknown, classId: number, methodId: number
   })
   return reason
 }
-
-/** A connection or channel error raised by the adapter itself, in the codec's error type. */
-export function amqpError(replyCode: number, detail: string, scope?: 'connection' | 'channel'): AmqpError {
-  return new AmqpError(replyCode, detail, scope ? { scope } : undefined)
-}

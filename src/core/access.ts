@@ -34,7 +34,7 @@ export class Access {
     throw accessRefused(`${op} access to ${rs(kind, shown, this.#vhost)} refused for user '${this.#user}'`)
   }
 
-  /** basic.publish's write check, cached for the last exchange. Hot path. */
+  /** The publish write check, cached for the last exchange. Hot path. */
   checkPublish(exchange: string): void {
     if (exchange === this.#writable) return
     this.check('write', 'exchange', exchange)

@@ -14,6 +14,7 @@ import type {
   Session,
   SessionEvents,
 } from '../api.ts'
+import { log } from '../log.ts'
 import { Access, type PermissionChecker } from './access.ts'
 import type { DirectReply } from './direct_reply.ts'
 import type { Queue, QueueOwner } from './queue.ts'
@@ -97,8 +98,9 @@ export class CoreConnection implements Connection, QueueOwner, Actor {
     for (const listener of this.#forcedCloseListeners) {
       try {
         listener(error)
-      } catch {
+      } catch (failure) {
         // The adapter's close path failing must not keep the broker from closing the rest.
+        log.error('Forced close listener failed', { connection: this.id, error: String(failure) })
       }
     }
     this.close('forced')

@@ -11,9 +11,9 @@ import type { Queue } from './queue.ts'
 export interface ConsumerSession {
   /** Open, writable and flow-active: deliveries may go out. */
   readonly deliverable: boolean
-  /** basic.qos global=true limit shared by the session's consumers; 0 = unlimited. */
+  /** setPrefetch(n, 'session'): one limit shared by the session's consumers; 0 = unlimited. */
   readonly globalPrefetch: number
-  /** Unacked consumer deliveries of the session (basic.get ones do not count). */
+  /** Unacked consumer deliveries of the session (get() ones do not count). */
   readonly consumerUnacked: number
   /** Hands `entry` (already shifted from the store) to the adapter. */
   deliverFromQueue(consumer: Consumer, queue: Queue, entry: StoredMessage): void

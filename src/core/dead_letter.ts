@@ -6,8 +6,11 @@
  *
  * @module
  */
-import type { FieldValue, Message, MessageProperties, Table } from '../api.ts'
-import type { DeathReason } from './queue.ts'
+import type { FieldValue, Message, MessageProperties, Table, TypedNumber } from '../api.ts'
+import { log } from '../log.ts'
+
+/** Why a message died (the x-death reason). */
+export type DeathReason = 'expired' | 'rejected' | 'maxlen'
 
 export interface DeathTarget {
   readonly name: string
@@ -18,6 +21,17 @@ function isTable(v: FieldValue): v is Table {
     typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof Date) &&
     (v as { kind?: unknown }).kind === undefined
   )
+}
+
+/** RabbitMQ writes the count as an AMQP long ('l'); some clients read it as exactly that. */
+function long(n: number): TypedNumber {
+  return { kind: 'typed-number', type: 'l', value: n }
+}
+
+function countOf(v: FieldValue): number {
+  if (typeof v === 'number' || typeof v === 'bigint') return Number(v)
+  const typed = v as { kind?: unknown; value?: unknown }
+  return typed?.kind === 'typed-number' ? Number(typed.value) : 0
 }
 
 /** The x-death records of a message, most recent first (as RabbitMQ writes them). */
@@ -47,14 +61,13 @@ export function deadLetteredMessage(
   let record: Table
   if (index >= 0) {
     const old = history[index]!
-    const count = typeof old['count'] === 'number' || typeof old['count'] === 'bigint' ? Number(old['count']) : 0
-    record = { ...old, count: count + 1 }
+    record = { ...old, count: long(countOf(old['count']) + 1) }
     history.splice(index, 1)
   } else {
     record = {}
     // Written only when the message carried an expiration (mc_amqpl:death_table/7).
     if (props.expiration !== undefined) record['original-expiration'] = props.expiration
-    record['count'] = 1
+    record['count'] = long(1)
     record['reason'] = reason
     record['queue'] = queue
     record['time'] = new Date(Math.floor(now / 1000) * 1000)
@@ -117,8 +130,9 @@ export class DeadLetterQueue {
         const p = this.#pending[i]!
         try {
           this.#publish(p.queue, p.message, p.reason)
-        } catch {
+        } catch (error) {
           // A dead-letter publish that fails is dropped, as RabbitMQ logs and drops it.
+          log.once('core.dead-letter', 'warn', 'Dead-lettering failed', { queue: p.queue.name, error: String(error) })
         }
       }
     } finally {

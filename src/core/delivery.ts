@@ -20,7 +20,7 @@ export class CoreDelivery implements Delivery {
   readonly source: Queue
   /** Internal: the queue's store entry. */
   readonly entry: StoredMessage
-  /** Internal: the consumer it went to (null for basic.get). */
+  /** Internal: the consumer it went to (null for get()). */
   readonly consumer: Consumer | null
 
   constructor(id: number, consumerTag: string, source: Queue, entry: StoredMessage, consumer: Consumer | null) {

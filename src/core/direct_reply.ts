@@ -6,6 +6,7 @@
  * @module
  */
 import type { Message } from '../api.ts'
+import { preconditionFailed } from './errors.ts'
 import { randomToken } from './names.ts'
 
 export const REPLY_QUEUE = 'amq.rabbitmq.reply-to'
@@ -16,14 +17,29 @@ export interface ReplyTarget {
   deliverReply(message: Message): void
 }
 
+/** A session's reply consumer. */
+export interface ReplyConsumer {
+  readonly tag: string
+  readonly token: string
+}
+
+/** Rewrites reply-to "amq.rabbitmq.reply-to" to the publishing session's reply address. */
+export function withReplyAddress(message: Message, consumer: ReplyConsumer | undefined): Message {
+  if (consumer === undefined) throw preconditionFailed('fast reply consumer does not exist')
+  const properties = { ...message.properties, replyTo: `${REPLY_PREFIX}${consumer.token}` }
+  return { exchange: message.exchange, routingKey: message.routingKey, properties, body: message.body }
+}
+
 export class DirectReply {
   #byToken = new Map<string, ReplyTarget>()
 
-  /** Registers a reply consumer; returns its token. */
-  register(target: ReplyTarget): string {
+  /** Starts a session's reply consumer (must be no-ack, one per session). */
+  open(target: ReplyTarget, tag: string, noAck: boolean, current: ReplyConsumer | undefined): ReplyConsumer {
+    if (!noAck) throw preconditionFailed('reply consumer cannot acknowledge')
+    if (current !== undefined) throw preconditionFailed('reply consumer already set')
     const token = randomToken()
     this.#byToken.set(token, target)
-    return token
+    return { tag, token }
   }
 
   unregister(token: string): void {

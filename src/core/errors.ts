@@ -7,7 +7,7 @@
  */
 import { BrokerError, type ErrorCode } from '../api.ts'
 
-/** AMQP hard errors: these close the connection, the rest only the session (channel). */
+/** Codes that end the whole connection (hard errors); the others end only the session. */
 const connectionScoped: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'not-allowed',
   'command-invalid',
@@ -17,7 +17,7 @@ const connectionScoped: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'connection-forced',
 ])
 
-/** A BrokerError whose scope follows from its code as in AMQP 0-9-1 (530, 503, 540 … close the connection). */
+/** A BrokerError whose scope follows from its code, as RabbitMQ scopes its errors. */
 export function brokerError(code: ErrorCode, message: string): BrokerError {
   return new BrokerError(code, message, { scope: connectionScoped.has(code) ? 'connection' : 'session' })
 }

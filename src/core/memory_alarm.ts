@@ -1,10 +1,11 @@
 /**
  * The memory alarm: bytes of message bodies held by queues (ready and unacknowledged). Above
- * the high watermark the broker is blocked (adapters stop reading publishers, AMQP sends
- * connection.blocked); it unblocks below 90% of it, so it does not flap around the line.
+ * the high watermark the broker is blocked (adapters stop reading from publishers and tell
+ * them); it unblocks below 90% of it, so it does not flap around the line.
  *
  * @module
  */
+import { log } from '../log.ts'
 
 const HYSTERESIS = 0.9
 
@@ -52,8 +53,9 @@ export class MemoryAlarm {
     for (const listener of [...this.#listeners]) {
       try {
         listener(blocked, 'memory')
-      } catch {
+      } catch (error) {
         // One adapter's listener must not stop the others hearing about the alarm.
+        log.error('Memory alarm listener failed', { error: String(error) })
       }
     }
   }

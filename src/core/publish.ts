@@ -1,5 +1,5 @@
 /**
- * basic.publish: checks in rabbit_channel.erl's order (size, write permission, exchange,
+ * Publishing: checks in rabbit_channel.erl's order (size, write permission, exchange,
  * internal, direct reply-to, expiration, user-id), synchronous routing, then the enqueue into
  * every queue reached, sharing one Message object and body.
  *
@@ -7,7 +7,7 @@
  */
 import type { Message, PublishOptions, PublishResult } from '../api.ts'
 import { preconditionFailed, accessRefused, notFound, rs } from './errors.ts'
-import { REPLY_QUEUE } from './direct_reply.ts'
+import { REPLY_QUEUE, withReplyAddress } from './direct_reply.ts'
 import { parseExpiration } from './expiry.ts'
 import type { Queue } from './queue.ts'
 import type { CoreSession } from './session.ts'
@@ -29,7 +29,7 @@ export function publish(session: CoreSession, message: Message, opts: PublishOpt
   if (x === undefined) throw notFound('exchange', message.exchange, vhost.name)
   if (x.internal) throw accessRefused(`cannot publish to internal ${rs('exchange', x.name, vhost.name)}`)
   const props = message.properties
-  if (props.replyTo === REPLY_QUEUE) message = session.withReplyAddress(message)
+  if (props.replyTo === REPLY_QUEUE) message = withReplyAddress(message, session.replyConsumer)
   const ttl = props.expiration === undefined ? -1 : parseExpiration(props.expiration)
   const userId = props.userId
   if (userId !== undefined && userId !== conn.user.name && !conn.user.tags.includes('impersonator')) {
@@ -54,6 +54,8 @@ export function publish(session: CoreSession, message: Message, opts: PublishOpt
     let pending = 0
     for (let i = 0; i < targets.length; i++) {
       const q: Queue = targets[i]!
+      // A queue deleted by an earlier enqueue's side effects (an adapter reacting to a delivery).
+      if (q.deleted) continue
       const entry = q.enqueue(message, ttl)
       if (entry === null) rejected = true
       else if (confirmId !== undefined && !q.store.isPersisted(entry)) {

@@ -7,14 +7,14 @@
  */
 import type { Message, Table } from '../api.ts'
 import type { MessageStore, StoredMessage, StoreFactory } from '../store/store.ts'
+import { type PersistWaiter, PersistWaiters } from './confirms.ts'
+import type { DeathReason } from './dead_letter.ts'
 import { type Consumer, ConsumerList } from './consumer.ts'
 import type { Exchange } from './exchange.ts'
 import { Deadline, deadline } from './expiry.ts'
 import type { MemoryAlarm } from './memory_alarm.ts'
-import type { QueueConfig } from './queue_args.ts'
+import { overLimit, priorityLevel, type QueueConfig } from './queue_args.ts'
 import { yieldToLoop } from './scheduler.ts'
-
-export type DeathReason = 'expired' | 'rejected' | 'maxlen'
 
 /** Messages delivered (or expired) per turn before a busy queue yields to the event loop. */
 const DRAIN_BUDGET = 512
@@ -28,11 +28,6 @@ export interface QueueHost {
   deadLetter(queue: Queue, message: Message, reason: DeathReason): void
   /** The queue removes itself: auto-delete after its last consumer, or x-expires. */
   expire(queue: Queue): void
-}
-
-/** Gets told when a message it published is safe in a queue's store (publisher confirms). */
-export interface PersistWaiter {
-  persisted(confirmId: number): void
 }
 
 /** The connection that owns an exclusive queue. */
@@ -76,7 +71,7 @@ export class Queue {
   #expiring: boolean
   #ttlTimer: Deadline
   #idleTimer: Deadline | undefined
-  #waiters: Map<StoredMessage, { waiter: PersistWaiter; id: number }[]> | undefined
+  #waiters: PersistWaiters | undefined
   #drainTask = (): void => {
     this.#drainQueued = false
     this.#yieldQueued = false
@@ -94,10 +89,12 @@ export class Queue {
     this.consumers = new ConsumerList(opts.config.singleActiveConsumer)
     this.store = host.storeFactory.create(
       { vhost: host.name, name: opts.name, durable: opts.durable, maxPriority: opts.config.maxPriority },
-      { persisted: (entry) => this.#onPersisted(entry) },
+      { persisted: (entry) => this.#waiters?.persisted(entry) },
     )
     this.#expiring = opts.config.messageTtl >= 0
-    this.#ttlTimer = new Deadline(() => this.#onTtlTimer())
+    this.#ttlTimer = new Deadline(() => {
+      if (!this.deleted) this.#expireHead()
+    })
     if (opts.config.expires > 0) {
       this.#idleTimer = new Deadline(() => {
         if (!this.deleted && this.consumers.size === 0) host.expire(this)
@@ -106,31 +103,19 @@ export class Queue {
     }
   }
 
-  /** Ready messages (what queue.declare-ok and basic.get-ok report). */
-  get messageCount(): number {
-    return this.store.readyCount
-  }
-
-  get consumerCount(): number {
-    return this.consumers.size
-  }
-
   /**
    * Accepts a published (or dead-lettered) message. Returns its entry, or null when overflow
    * (reject-publish) refused it. `messageTtl` is the parsed `expiration` property or -1. Hot path.
    */
   enqueue(message: Message, messageTtl: number): StoredMessage | null {
+    if (this.deleted) return null
     const cfg = this.config
     const size = message.body.byteLength
-    if (cfg.overflow !== 'drop-head' && this.#wouldOverflow(size)) {
+    if (cfg.overflow !== 'drop-head' && overLimit(cfg, this.store.readyCount + 1, this.store.readyBytes + size)) {
       if (cfg.overflow === 'reject-publish-dlx') this.host.deadLetter(this, message, 'maxlen')
       return null
     }
-    let priority = 0
-    if (cfg.maxPriority > 0) {
-      const p = message.properties.priority
-      if (p !== undefined) priority = p > cfg.maxPriority ? cfg.maxPriority : p > 0 ? p : 0
-    }
+    const priority = cfg.maxPriority > 0 ? priorityLevel(cfg, message.properties.priority) : 0
     let expiresAt = 0
     if (messageTtl >= 0 || cfg.messageTtl >= 0) {
       expiresAt = deadline(cfg.messageTtl, messageTtl, Date.now())
@@ -147,20 +132,18 @@ export class Queue {
 
   /** Registers a publisher-confirm waiter for an entry the store has not persisted yet. */
   awaitPersisted(entry: StoredMessage, waiter: PersistWaiter, id: number): void {
-    this.#waiters ??= new Map()
-    const list = this.#waiters.get(entry)
-    if (list === undefined) this.#waiters.set(entry, [{ waiter, id }])
-    else list.push({ waiter, id })
+    this.#waiters ??= new PersistWaiters()
+    this.#waiters.add(entry, waiter, id)
   }
 
-  /** basic.get: takes the next live message, or undefined. */
+  /** get(): takes the next live message, or undefined. */
   take(): StoredMessage | undefined {
     this.touch()
     if (this.#expiring) this.#expireHead()
     return this.store.shift()
   }
 
-  /** An outstanding entry was acknowledged (or delivered no-ack). */
+  /** An outstanding entry was acknowledged or delivered no-ack. */
   ack(entry: StoredMessage): void {
     if (this.deleted) return
     this.store.settle(entry)
@@ -172,9 +155,10 @@ export class Queue {
     if (this.deleted) return
     entry.deliveryCount++
     this.store.requeue(entry)
+    if (entry.expiresAt !== 0) this.#armTtl()
   }
 
-  /** basic.reject / nack without requeue: dead-letter ('rejected') or drop. */
+  /** A reject without requeue: dead-letter ('rejected') or drop. */
   reject(entry: StoredMessage): void {
     if (this.deleted) return
     this.#dispose(entry, 'rejected')
@@ -184,7 +168,7 @@ export class Queue {
     this.consumers.add(consumer)
     this.#hadConsumer = true
     this.#idleTimer?.clear()
-    // Deferred: the adapter must answer consume-ok before the first delivery.
+    // Deferred: the adapter must confirm the consume to its client before the first delivery.
     this.scheduleDrain()
   }
 
@@ -198,7 +182,7 @@ export class Queue {
     }
   }
 
-  /** Counts as use for x-expires (declare, passive declare, basic.get). */
+  /** Counts as use for x-expires (declare, passive declare, get). */
   touch(): void {
     if (this.#idleTimer !== undefined && this.consumers.size === 0) this.#idleTimer.restart(this.config.expires)
   }
@@ -217,10 +201,17 @@ export class Queue {
 
   purge(): number {
     const count = this.store.readyCount
-    const bytes = this.store.readyBytes
+    this.host.alarm.remove(this.store.readyBytes)
     this.store.purge()
-    this.host.alarm.remove(bytes)
     return count
+  }
+
+  /** Broker shutdown: timers stop, the store flushes; the queue is not deleted. */
+  stop(): Promise<void> {
+    this.#ttlTimer.clear()
+    this.#idleTimer?.clear()
+    this.deleted = true
+    return this.store.flush?.() ?? Promise.resolve()
   }
 
   /** Called by the vhost when the queue is deleted; returns the ready messages dropped. */
@@ -232,29 +223,14 @@ export class Queue {
     const count = this.store.readyCount
     this.host.alarm.remove(this.store.readyBytes + this.store.outstandingBytes)
     this.store.close()
-    // As RabbitMQ: publishes waiting on a deleted queue are confirmed, not rejected.
-    const waiters = this.#waiters
-    this.#waiters = undefined
-    if (waiters !== undefined) for (const list of waiters.values()) for (const w of list) w.waiter.persisted(w.id)
+    this.#waiters?.releaseAll()
     return count
-  }
-
-  #wouldOverflow(size: number): boolean {
-    const { maxLength, maxLengthBytes } = this.config
-    return (
-      (maxLength >= 0 && this.store.readyCount + 1 > maxLength) ||
-      (maxLengthBytes >= 0 && this.store.readyBytes + size > maxLengthBytes)
-    )
   }
 
   /** x-overflow drop-head: drop (dead-letter 'maxlen') from the head until within the limits. */
   #dropOverflow(): void {
-    const { maxLength, maxLengthBytes } = this.config
     const store = this.store
-    while (
-      store.readyCount > 0 &&
-      ((maxLength >= 0 && store.readyCount > maxLength) || (maxLengthBytes >= 0 && store.readyBytes > maxLengthBytes))
-    ) {
+    while (store.readyCount > 0 && overLimit(this.config, store.readyCount, store.readyBytes)) {
       this.#dispose(store.shift()!, 'maxlen')
     }
   }
@@ -282,7 +258,9 @@ export class Queue {
           const head = store.peek()
           if (head === undefined) break
           if (budget-- === 0) {
-            this.#yield()
+            // Yield so one busy queue cannot starve sockets and timers; carry on next turn.
+            if (!this.#yieldQueued) yieldToLoop(this.#drainTask)
+            this.#yieldQueued = true
             this.#again = false
             break
           }
@@ -302,12 +280,6 @@ export class Queue {
     if (this.#expiring) this.#armTtl()
   }
 
-  #yield(): void {
-    if (this.#yieldQueued) return
-    this.#yieldQueued = true
-    yieldToLoop(this.#drainTask)
-  }
-
   /** Drops expired messages at the head (bounded per call; the timer picks up the rest). */
   #expireHead(): void {
     const store = this.store
@@ -324,17 +296,5 @@ export class Queue {
     if (this.deleted) return
     const head = this.store.peek()
     if (head !== undefined && head.expiresAt !== 0) this.#ttlTimer.armAt(head.expiresAt)
-  }
-
-  #onTtlTimer(): void {
-    if (this.deleted) return
-    this.#expireHead()
-  }
-
-  #onPersisted(entry: StoredMessage): void {
-    const list = this.#waiters?.get(entry)
-    if (list === undefined) return
-    this.#waiters!.delete(entry)
-    for (const w of list) w.waiter.persisted(w.id)
   }
 }

@@ -29,6 +29,17 @@ export interface QueueConfig {
   readonly singleActiveConsumer: boolean
 }
 
+/** Whether `count` ready messages of `bytes` body bytes exceed x-max-length / x-max-length-bytes. */
+export function overLimit(cfg: QueueConfig, count: number, bytes: number): boolean {
+  return (cfg.maxLength >= 0 && count > cfg.maxLength) || (cfg.maxLengthBytes >= 0 && bytes > cfg.maxLengthBytes)
+}
+
+/** The priority level of a message in a queue with x-max-priority: above the max counts as the max. */
+export function priorityLevel(cfg: QueueConfig, priority: number | undefined): number {
+  if (priority === undefined || priority <= 0) return 0
+  return priority > cfg.maxPriority ? cfg.maxPriority : priority
+}
+
 /** The arguments a classic queue takes part in equivalence checks with (rabbit_classic_queue). */
 export const classicQueueArguments: readonly string[] = [
   'x-expires',

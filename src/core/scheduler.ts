@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { log } from '../log.ts'
 
 /** Something with output to write at the end of a burst (a session). */
 export interface FlushTarget {
@@ -43,8 +44,9 @@ export class FlushScheduler {
       target.flushQueued = false
       try {
         target.flushNow()
-      } catch {
+      } catch (error) {
         // An adapter's flush failing must not keep the other sessions' output back.
+        log.once('core.flush', 'error', 'Session flush failed', { error: String(error) })
       }
     }
     dirty.length = 0

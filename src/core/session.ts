@@ -1,6 +1,6 @@
 /**
  * api.Session: one AMQP channel / MQTT connection / SSE stream. Owns its consumers, the
- * unacked deliveries (by id, in delivery order), prefetch limits, flow and writability gates,
+ * unacked deliveries, prefetch limits, flow and writability gates,
  * and the publisher confirms it batches until the end of the burst.
  *
  * @module
@@ -18,40 +18,36 @@ import type {
   SessionEvents,
 } from '../api.ts'
 import type { StoredMessage } from '../store/store.ts'
+import { ConfirmBatch, type PersistWaiter } from './confirms.ts'
 import type { CoreConnection } from './connection.ts'
 import { Consumer, type ConsumerSession } from './consumer.ts'
 import { CoreDelivery } from './delivery.ts'
-import { REPLY_QUEUE, type ReplyTarget } from './direct_reply.ts'
-import { accessRefused, brokerError, preconditionFailed, rs } from './errors.ts'
+import { REPLY_QUEUE, type ReplyConsumer, type ReplyTarget } from './direct_reply.ts'
+import { accessRefused, brokerError, rs } from './errors.ts'
 import { generatedName } from './names.ts'
 import { publish } from './publish.ts'
-import type { PersistWaiter, Queue } from './queue.ts'
+import type { Queue } from './queue.ts'
 import { consumeArgs } from './queue_args.ts'
+import { type SettleOp, Unacked } from './unacked.ts'
 import type { FlushTarget } from './scheduler.ts'
 import * as topology from './topology.ts'
 
 export class CoreSession implements Session, ConsumerSession, FlushTarget, PersistWaiter, ReplyTarget {
   readonly connection: CoreConnection
   readonly events: SessionEvents
-  /** Unacked deliveries by id; Map order is delivery order. */
-  readonly unacked = new Map<number, CoreDelivery>()
   readonly consumers = new Map<string, Consumer>()
   deliverable = true
   globalPrefetch = 0
-  consumerUnacked = 0
   flushQueued = false
   closed = false
 
   #nextId = 1
+  #unacked = new Unacked()
   #consumerPrefetch = 0
   #writable = true
   #flow = true
-  #confirms: number[] = []
-  #rejects: number[] = []
-  #confirmsSorted = true
-  /** confirmId → queues still persisting it (durable stores only). */
-  #pending: Map<number, { left: number; rejected: boolean }> | undefined
-  #reply: { tag: string; token: string } | undefined
+  #confirms = new ConfirmBatch()
+  #reply: ReplyConsumer | undefined
   #routeBuffer: Queue[] | undefined = []
 
   constructor(connection: CoreConnection, events: SessionEvents) {
@@ -60,7 +56,11 @@ export class CoreSession implements Session, ConsumerSession, FlushTarget, Persi
   }
 
   get unackedCount(): number {
-    return this.unacked.size
+    return this.#unacked.size
+  }
+
+  get consumerUnacked(): number {
+    return this.#unacked.consumerCount
   }
 
   declareExchange(name: string, type: string, opts?: DeclareOptions & { internal?: boolean }): void {
@@ -92,20 +92,25 @@ export class CoreSession implements Session, ConsumerSession, FlushTarget, Persi
   }
 
   publish(message: Message, opts?: PublishOptions): PublishResult {
+    if (this.closed) throw new TypeError('Cannot publish: the session is closed')
     return publish(this, message, opts)
   }
 
   consume(queue: string, opts: ConsumeOptions): string {
+    if (this.closed) throw new TypeError(`Cannot consume from "${queue}": the session is closed`)
     const tag = opts.tag === undefined || opts.tag === '' ? generatedName('amq.ctag') : opts.tag
     if (this.consumers.has(tag) || this.#reply?.tag === tag) {
       throw brokerError('not-allowed', `attempt to reuse consumer tag '${tag}'`)
     }
-    if (queue === REPLY_QUEUE) return this.#consumeReplies(tag, opts.noAck)
+    if (queue === REPLY_QUEUE) {
+      this.#reply = this.connection.directReply.open(this, tag, opts.noAck, this.#reply)
+      return tag
+    }
     const conn = this.connection
     conn.access.check('read', 'queue', queue)
     const q = topology.findQueue(conn, queue)
     const { priority } = consumeArgs(opts.args, queue, conn.vhost)
-    if (q.consumers.hasExclusive() || (opts.exclusive === true && q.consumerCount > 0)) {
+    if (q.consumers.hasExclusive() || (opts.exclusive === true && q.consumers.size > 0)) {
       throw accessRefused(`${rs('queue', queue, conn.vhost)} in exclusive use`)
     }
     const consumer = new Consumer(q, this, {
@@ -134,6 +139,7 @@ export class CoreSession implements Session, ConsumerSession, FlushTarget, Persi
   }
 
   get(queue: string, opts: { noAck: boolean }): { delivery: Delivery; remaining: number } | null {
+    if (this.closed) throw new TypeError(`Cannot get from "${queue}": the session is closed`)
     const conn = this.connection
     conn.access.check('read', 'queue', queue)
     const q = topology.findQueue(conn, queue)
@@ -141,30 +147,13 @@ export class CoreSession implements Session, ConsumerSession, FlushTarget, Persi
     if (entry === undefined) return null
     const delivery = new CoreDelivery(this.#nextId++, '', q, entry, null)
     if (opts.noAck) q.ack(entry)
-    else this.unacked.set(delivery.id, delivery)
-    return { delivery, remaining: q.messageCount }
+    else this.#unacked.add(delivery)
+    return { delivery, remaining: q.store.readyCount }
   }
 
-  settle(ids: number | { upTo: number }, op: 'ack' | 'requeue' | 'reject'): void {
-    if (typeof ids === 'number') {
-      const d = this.unacked.get(ids)
-      if (d === undefined) throw preconditionFailed(`unknown delivery tag ${ids}`)
-      this.unacked.delete(ids)
-      this.#settleOne(d, op)
-      this.#creditReturned(d.source)
-      return
-    }
-    const upTo = ids.upTo
-    // basic.ack multiple=true with an unknown tag fails like a single one (rabbit_channel:collect_acks/5).
-    if (upTo !== 0 && !this.unacked.has(upTo)) throw preconditionFailed(`unknown delivery tag ${upTo}`)
-    const queues = new Set<Queue>()
-    for (const [id, d] of this.unacked) {
-      if (upTo !== 0 && id > upTo) break
-      this.unacked.delete(id)
-      this.#settleOne(d, op)
-      queues.add(d.source)
-    }
-    for (const q of queues) this.#creditReturned(q)
+  settle(ids: number | { upTo: number }, op: SettleOp): void {
+    if (typeof ids === 'number') this.#creditReturned(this.#unacked.settleOne(ids, op))
+    else for (const q of this.#unacked.settleUpTo(ids.upTo, op)) this.#creditReturned(q)
   }
 
   recover(): void {
@@ -174,7 +163,8 @@ export class CoreSession implements Session, ConsumerSession, FlushTarget, Persi
   setPrefetch(count: number, scope: 'consumer' | 'session'): void {
     if (scope === 'consumer') this.#consumerPrefetch = count
     else this.globalPrefetch = count
-    this.#kickAll()
+    // Deferred, so the adapter can confirm the change to its client before deliveries follow.
+    for (const consumer of this.consumers.values()) consumer.queue.scheduleDrain()
   }
 
   setWritable(writable: boolean): void {
@@ -194,22 +184,14 @@ export class CoreSession implements Session, ConsumerSession, FlushTarget, Persi
     if (this.#reply !== undefined) this.connection.directReply.unregister(this.#reply.token)
     this.#reply = undefined
     // Requeue first: an auto-delete queue emptied of consumers below then drops them anyway.
-    const queues = new Set<Queue>()
-    for (const d of this.unacked.values()) {
-      d.source.requeue(d.entry)
-      queues.add(d.source)
-    }
-    this.unacked.clear()
-    this.consumerUnacked = 0
+    const queues = this.#unacked.settleUpTo(0, 'requeue')
     const consumers = [...this.consumers.values()]
     this.consumers.clear()
     for (const consumer of consumers) {
       queues.add(consumer.queue)
       consumer.queue.removeConsumer(consumer)
     }
-    this.#confirms = []
-    this.#rejects = []
-    this.#pending = undefined
+    this.#confirms.clear()
     this.connection.sessions.delete(this)
     for (const q of queues) if (!q.deleted) q.drain()
   }
@@ -221,9 +203,7 @@ export class CoreSession implements Session, ConsumerSession, FlushTarget, Persi
     if (consumer.noAck) {
       queue.ack(entry)
     } else {
-      this.unacked.set(delivery.id, delivery)
-      consumer.unacked++
-      this.consumerUnacked++
+      this.#unacked.add(delivery)
     }
     this.events.deliver(delivery)
     this.connection.scheduler.mark(this)
@@ -252,53 +232,24 @@ export class CoreSession implements Session, ConsumerSession, FlushTarget, Persi
     this.connection.scheduler.mark(this)
   }
 
-  /** Rewrites reply-to "amq.rabbitmq.reply-to" to this session's reply address. */
-  withReplyAddress(message: Message): Message {
-    const reply = this.#reply
-    if (reply === undefined) throw preconditionFailed('fast reply consumer does not exist')
-    const properties = { ...message.properties, replyTo: `${REPLY_QUEUE}.${reply.token}` }
-    return { exchange: message.exchange, routingKey: message.routingKey, properties, body: message.body }
+  /** The direct reply-to consumer of this session, if any. */
+  get replyConsumer(): ReplyConsumer | undefined {
+    return this.#reply
   }
 
   /** Records a publisher confirm outcome; `pending` queues still have to persist it. */
   confirm(id: number, rejected: boolean, pending: number): void {
-    if (pending > 0) {
-      this.#pending ??= new Map()
-      this.#pending.set(id, { left: pending, rejected })
-      return
-    }
-    const list = rejected ? this.#rejects : this.#confirms
-    if (list.length > 0 && list[list.length - 1]! > id) this.#confirmsSorted = false
-    list.push(id)
-    this.connection.scheduler.mark(this)
+    if (this.#confirms.add(id, rejected, pending)) this.connection.scheduler.mark(this)
   }
 
   persisted(confirmId: number): void {
-    const p = this.#pending?.get(confirmId)
-    if (p === undefined || --p.left > 0) return
-    this.#pending!.delete(confirmId)
-    this.confirm(confirmId, p.rejected, 0)
+    if (this.#confirms.persisted(confirmId)) this.connection.scheduler.mark(this)
   }
 
   flushNow(): void {
     if (this.closed) return
-    const events = this.events
-    if (!this.#confirmsSorted) {
-      this.#confirms.sort((a, b) => a - b)
-      this.#rejects.sort((a, b) => a - b)
-      this.#confirmsSorted = true
-    }
-    if (this.#confirms.length > 0) {
-      const ids = this.#confirms
-      this.#confirms = []
-      events.settled(ids)
-    }
-    if (this.#rejects.length > 0) {
-      const ids = this.#rejects
-      this.#rejects = []
-      events.rejected(ids)
-    }
-    events.flush()
+    this.#confirms.emit(this.events)
+    this.events.flush()
   }
 
   /** The routing scratch array; a fresh one when publish re-enters through an adapter. */
@@ -312,24 +263,6 @@ export class CoreSession implements Session, ConsumerSession, FlushTarget, Persi
   returnRouteBuffer(buffer: Queue[]): void {
     buffer.length = 0
     this.#routeBuffer = buffer
-  }
-
-  #consumeReplies(tag: string, noAck: boolean): string {
-    if (!noAck) throw preconditionFailed('reply consumer cannot acknowledge')
-    if (this.#reply !== undefined) throw preconditionFailed('reply consumer already set')
-    this.#reply = { tag, token: this.connection.directReply.register(this) }
-    return tag
-  }
-
-  #settleOne(d: CoreDelivery, op: 'ack' | 'requeue' | 'reject'): void {
-    const consumer = d.consumer
-    if (consumer !== null) {
-      consumer.unacked--
-      this.consumerUnacked--
-    }
-    if (op === 'ack') d.source.ack(d.entry)
-    else if (op === 'requeue') d.source.requeue(d.entry)
-    else d.source.reject(d.entry)
   }
 
   /** After settling: the queue may deliver again; with a session-wide prefetch, every queue may. */

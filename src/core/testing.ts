@@ -50,10 +50,10 @@ export class Recorder implements SessionEvents {
     this.closedWith.push(error)
   }
 
-  get settled_(): number[] {
+  get allSettled(): number[] {
     return this.settledBatches.flat()
   }
-  get rejected_(): number[] {
+  get allRejected(): number[] {
     return this.rejectedBatches.flat()
   }
   /** Bodies of the deliveries so far, as text. */

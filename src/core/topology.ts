@@ -93,7 +93,7 @@ export function deleteExchange(actor: Actor, name: string, opts: { ifUnused?: bo
 }
 
 function info(q: Queue): QueueInfo {
-  return { name: q.name, messages: q.messageCount, consumers: q.consumerCount }
+  return { name: q.name, messages: q.store.readyCount, consumers: q.consumers.size }
 }
 
 export function declareQueue(actor: Actor, name: string, opts: DeclareOptions & { exclusive?: boolean } = {}): QueueInfo {
@@ -147,8 +147,8 @@ export function deleteQueue(actor: Actor, name: string, opts: { ifUnused?: boole
   // Deleting a missing queue succeeds with 0, as in RabbitMQ 3.x and later.
   if (q === undefined) return 0
   checkExclusive(actor, q)
-  if (opts.ifUnused === true && q.consumerCount > 0) throw preconditionFailed(`${rs('queue', name, vhost.name)} in use`)
-  if (opts.ifEmpty === true && q.messageCount > 0) throw preconditionFailed(`${rs('queue', name, vhost.name)} not empty`)
+  if (opts.ifUnused === true && q.consumers.size > 0) throw preconditionFailed(`${rs('queue', name, vhost.name)} in use`)
+  if (opts.ifEmpty === true && q.store.readyCount > 0) throw preconditionFailed(`${rs('queue', name, vhost.name)} not empty`)
   return vhost.removeQueue(q)
 }
 

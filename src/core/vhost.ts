@@ -7,11 +7,11 @@
  */
 import type { Message, Table } from '../api.ts'
 import type { StoreFactory } from '../store/store.ts'
-import { deadLetteredMessage, DeadLetterQueue, type DeathTarget, isDeathCycle } from './dead_letter.ts'
+import { deadLetteredMessage, DeadLetterQueue, type DeathReason, type DeathTarget, isDeathCycle } from './dead_letter.ts'
 import { type Destination, Exchange, type ExchangeOptions, route } from './exchange.ts'
 import { getExchangeType } from './exchange_type.ts'
 import type { MemoryAlarm } from './memory_alarm.ts'
-import { type DeathReason, Queue, type QueueHost, type QueueOptions } from './queue.ts'
+import { Queue, type QueueHost, type QueueOptions } from './queue.ts'
 
 /** Broker-wide services a vhost uses. */
 export interface VhostContext {
@@ -75,7 +75,7 @@ export class Vhost implements QueueHost {
 
   /**
    * Deletes a queue: bindings go (auto-delete exchanges may follow), every consumer is told
-   * (basic.cancel), the store is dropped. Returns the ready messages deleted.
+   * (consumerCancelled), the store is dropped. Returns the ready messages deleted.
    */
   removeQueue(q: Queue): number {
     if (q.deleted) return 0

@@ -50,6 +50,11 @@ export interface MessageStore {
   purge(): number
   /** The queue was deleted: forget everything. Later calls are no-ops. */
   close(): void
+  /**
+   * Broker shutdown (the queue lives on in durable state): make what was appended safe and
+   * release resources. The store is not used afterwards. Absent: nothing to do.
+   */
+  flush?(): Promise<void>
   readonly readyCount: number
   /** Body bytes of the ready messages. */
   readonly readyBytes: number

@@ -267,6 +267,9 @@ describe('unacked messages on close', () => {
     await fill(q, ['a', 'b'])
     await waitFor(() => got.length === 2)
     first.ack(got[0]!)
+    // amqplib multiplexes channels, so connection.close could overtake the ack: a round trip on
+    // the channel makes sure the ack went out first.
+    await first.checkQueue(q)
     await owner.conn.close()
     const { ch: other } = await amqplibChannel(conn)
     const redelivered = await consumeN(other, q, 1, { ack: true })

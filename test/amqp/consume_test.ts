@@ -255,6 +255,24 @@ describe('basic.cancel', () => {
     await ch.close()
   })
 
+  test('basic.cancel leaves the consumer\'s unacked messages with the channel until acked', async () => {
+    const q = uniq('cancel-unacked')
+    const { ch } = await amqplibChannel(conn)
+    await ch.assertQueue(q, { exclusive: true })
+    const got: ConsumeMessage[] = []
+    const { consumerTag } = await ch.consume(q, (m) => m && got.push(m))
+    await publishAll(q, ['a', 'b'])
+    await waitFor(() => got.length === 2)
+    await ch.cancel(consumerTag)
+    // Not requeued by the cancel: the queue stays empty, and the old tags can still be acked.
+    expect((await ch.checkQueue(q)).messageCount).toBe(0)
+    ch.ack(got[1]!, true)
+    await ch.close()
+    const { ch: check } = await amqplibChannel(conn)
+    expect((await check.checkQueue(q)).messageCount).toBe(0)
+    await check.close()
+  })
+
   test('basic.cancel of an unknown consumer tag is answered with cancel-ok', async () => {
     const { ch } = await amqplibChannel(conn)
     const reply = await ch.cancel('no-such-consumer')

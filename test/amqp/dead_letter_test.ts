@@ -193,6 +193,29 @@ describe('dead-lettering on reject', () => {
     await ch.close()
   })
 
+  test('basic.nack multiple requeue=false dead-letters every delivery up to the tag, in order', async () => {
+    const q = uniq('src')
+    const dlq = uniq('dlq')
+    await declare(dlq)
+    await declare(q, { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dlq })
+    const pub = await conn.createConfirmChannel()
+    for (const b of ['a', 'b', 'c', 'd']) pub.sendToQueue(q, Buffer.from(b))
+    await pub.waitForConfirms()
+    await pub.close()
+    const { ch } = await amqplibChannel(conn)
+    await ch.prefetch(4)
+    const got: ConsumeMessage[] = []
+    await ch.consume(q, (m) => m && got.push(m))
+    await waitFor(() => got.length === 4)
+    ch.nack(got[2]!, true, false)
+    const dead = await consumeN(ch, dlq, 3, { noAck: true })
+    expect(dead.map((m) => m.content.toString())).toEqual(['a', 'b', 'c'])
+    expect(dead.map((m) => deathsOf(m)[0]!.reason)).toEqual(['rejected', 'rejected', 'rejected'])
+    ch.ack(got[3]!)
+    await waitForDepth(ch, q, 0)
+    await ch.close()
+  })
+
   test('dead-lettering to a missing exchange drops the message', async () => {
     const q = uniq('src')
     await declare(q, { 'x-dead-letter-exchange': uniq('no-such-dlx') })

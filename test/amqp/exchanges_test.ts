@@ -121,6 +121,20 @@ describe('exchange types', () => {
     await ch.close()
   })
 
+  test('topic exchange: # in the middle matches zero or more words', async () => {
+    const { ch } = await amqplibChannel(conn)
+    const x = uniq('topic-mid')
+    const [mid, stars] = await queues(uniq('mid'), uniq('stars'))
+    await ch.assertExchange(x, 'topic', { durable: false })
+    await ch.bindQueue(mid!, x, 'a.#.c')
+    await ch.bindQueue(stars!, x, '*.*')
+    const keys = ['a.c', 'a.b.c', 'a.b.b.c', 'a.b', 'b.c', 'a.c.d']
+    const got = await route(x, [mid!, stars!], keys.map((k) => ({ routingKey: k, body: k })))
+    expect(got[mid!]).toEqual(['a.c', 'a.b.c', 'a.b.b.c'])
+    expect(got[stars!]).toEqual(['a.c', 'a.b', 'b.c'])
+    await ch.close()
+  })
+
   test('topic exchange treats empty words as words', async () => {
     const { ch } = await amqplibChannel(conn)
     const x = uniq('topic-empty')
@@ -342,6 +356,19 @@ describe('exchange.delete', () => {
     await rejectsWithCode(ch.checkExchange(x), 404)
   })
 
+  test('exchange.delete removes its bindings: a redeclared exchange routes nowhere', async () => {
+    const x = uniq('deleted')
+    const { ch } = await amqplibChannel(conn)
+    const [q] = await queues(uniq('q'))
+    await ch.assertExchange(x, 'fanout', { durable: false })
+    await ch.bindQueue(q!, x, '')
+    await ch.deleteExchange(x)
+    await ch.assertExchange(x, 'fanout', { durable: false })
+    const got = await route(x, [q!], [{ routingKey: '', body: 'after' }])
+    expect(got[q!]).toEqual([])
+    await ch.close()
+  })
+
   test('exchange.delete of a missing exchange succeeds', async () => {
     const { ch } = await amqplibChannel(conn)
     await ch.deleteExchange(uniq('never-declared'))
@@ -490,6 +517,19 @@ describe('alternate-exchange', () => {
     expect(returns).toEqual([])
     const got = await route('', [q!], [])
     expect(got[q!]).toEqual(['via-ae'])
+    await ch.close()
+  })
+
+  test('mandatory publish that neither the exchange nor its alternate-exchange routes is returned', async () => {
+    const { ch } = await amqplibChannel(conn)
+    const x = uniq('with-empty-ae')
+    const ae = uniq('empty-ae')
+    await ch.assertExchange(ae, 'direct', { durable: false })
+    await ch.assertExchange(x, 'direct', { durable: false, alternateExchange: ae })
+    const returned = new Promise<{ fields: unknown }>((resolve) => ch.once('return', resolve))
+    ch.publish(x, 'nowhere', Buffer.from('bounce'), { mandatory: true })
+    const msg = await within(returned, 3000, 'basic.return')
+    expect(msg.fields).toMatchObject({ replyCode: 312, replyText: 'NO_ROUTE', exchange: x, routingKey: 'nowhere' })
     await ch.close()
   })
 

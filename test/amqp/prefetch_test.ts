@@ -145,6 +145,18 @@ describe('basic.qos', () => {
     await ch.close()
   })
 
+  test('basic.qos does not limit a no-ack consumer', async () => {
+    const q = uniq('noack-ignores-qos')
+    const { ch } = await amqplibChannel(conn)
+    await ch.assertQueue(q, { exclusive: true })
+    await fill(q, 5)
+    await ch.prefetch(1)
+    const got: ConsumeMessage[] = []
+    await ch.consume(q, (m) => m && got.push(m), { noAck: true })
+    await waitFor(() => got.length === 5)
+    await ch.close()
+  })
+
   test('basic.qos limits basic.consume but not basic.get', async () => {
     const q = uniq('get-ignores-qos')
     const { ch } = await amqplibChannel(conn)

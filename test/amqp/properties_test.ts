@@ -136,10 +136,13 @@ const HEADERS: [string, Typed][] = [
   ['empty-array', ['A', []]],
 ]
 
-/** Flags with all 14 property bits set, then every property in spec order. */
-function allProperties(): Buffer {
+/**
+ * Flags with all 14 property bits set, then every property in spec order. amqp-client does not
+ * parse cluster-id (and loses frame sync on it), so its test leaves that one out.
+ */
+function allProperties(withClusterId = true): Buffer {
   return Buffer.concat([
-    u16(0xfffc),
+    u16(withClusterId ? 0xfffc : 0xfff8),
     shortstr('application/json'),
     shortstr('gzip'),
     encodeTable(HEADERS),
@@ -153,7 +156,7 @@ function allProperties(): Buffer {
     shortstr('order.created'),
     shortstr('guest'),
     shortstr('warren-tests'),
-    shortstr('cluster-x'),
+    withClusterId ? shortstr('cluster-x') : Buffer.alloc(0),
   ])
 }
 
@@ -252,7 +255,7 @@ describe('basic properties', () => {
     try {
       await raw.handshake()
       await raw.openChannel(1)
-      await rawPublish(raw, q, allProperties(), Buffer.from('body'))
+      await rawPublish(raw, q, allProperties(false), Buffer.from('body'))
       await waitFor(async () => (await ch.checkQueue(q)).messageCount === 1)
     } finally {
       raw.destroy()

@@ -37,7 +37,7 @@ function isPlain(c: number): boolean {
   return c >= 0x20 && c < 0x7f && c !== 0x22 && c !== 0x5c
 }
 
-/** Octets shown in error texts: 48 as "255," stays well inside a 255-byte reply text. */
+/** Octets shown in error texts: 48 of up to 4 characters ("255,") keep a reply text under 255. */
 const SHOWN = 48
 
 /**
@@ -52,4 +52,13 @@ export function erlangBinary(bytes: Uint8Array, format: 'w' | 'p'): string {
     return `<<"${String.fromCharCode(...shown)}${more}">>`
   }
   return `<<${shown.join(',')}${more}>>`
+}
+
+/**
+ * RabbitMQ's payload snippet in frame errors: "all octets = <<…>>" up to 16 octets, else
+ * "first 16 octets = <<…>>".
+ */
+export function payloadSnippet(payload: Uint8Array): string {
+  const which = payload.length <= 16 ? 'all' : 'first 16'
+  return `${which} octets = ${erlangBinary(payload.subarray(0, 16), 'p')}`
 }

@@ -108,8 +108,14 @@ describe('encoding plain values', () => {
     [{ kind: 'decimal', scale: 1, value: 5 }, 'D'],
     [{ kind: 'typed-number', type: 'u', value: 5 }, 'u'],
   ]
+  const label = (value: FieldValue): string => {
+    if (value === null || typeof value !== 'object') return `${typeof value} ${String(value)}`
+    if (value instanceof Date || value instanceof Uint8Array) return value.constructor.name
+    if (Array.isArray(value)) return 'array'
+    return 'kind' in value ? String(value.kind) : 'object'
+  }
   for (const [value, tag] of cases) {
-    test(`${typeof value} ${String(value)} is written as '${tag}'`, () => {
+    test(`${label(value)} is written as '${tag}'`, () => {
       const wire = encoded({ k: value })
       expect(String.fromCharCode(wire[6]!)).toBe(tag)
     })

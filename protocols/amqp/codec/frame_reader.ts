@@ -9,7 +9,7 @@
  * @module
  */
 import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, ReplyCode } from '../spec/generated.ts'
-import { AmqpError, erlangBinary } from './errors.ts'
+import { AmqpError, payloadSnippet } from './errors.ts'
 
 export interface FrameHandler {
   /** The first 8 bytes of the stream, whatever they are (the adapter validates them). */
@@ -21,14 +21,9 @@ export interface FrameHandler {
 const HEADER_SIZE = 7
 const PROTOCOL_HEADER_SIZE = 8
 
-/**
- * RabbitMQ's text for frame errors: "type T, all octets = <<…>>: Reason" (payload snippet of at
- * most 16 octets).
- */
+/** RabbitMQ's text for frame errors: "type T, all octets = <<…>>: Reason". */
 function frameError(type: number, payload: Uint8Array, reason: string): AmqpError {
-  const which = payload.length <= 16 ? 'all' : 'first 16'
-  const snippet = erlangBinary(payload.subarray(0, 16), 'p')
-  return new AmqpError(ReplyCode.FRAME_ERROR, `type ${type}, ${which} octets = ${snippet}: ${reason}`)
+  return new AmqpError(ReplyCode.FRAME_ERROR, `type ${type}, ${payloadSnippet(payload)}: ${reason}`)
 }
 
 export class FrameReader {

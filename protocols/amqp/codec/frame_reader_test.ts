@@ -137,6 +137,12 @@ describe('FrameReader', () => {
     expect(e.message).toBe('type 1, all octets = <<"AB">>: {invalid_frame_end_marker,67}')
   })
 
+  test('a long payload is shown by its first 16 octets', () => {
+    const payload = new Array(20).fill(0x61)
+    const e = readError(collect().reader, PROTOCOL_HEADER, [1, 0, 1, 0, 0, 0, 20, ...payload, 0])
+    expect(e.message).toBe(`type 1, first 16 octets = <<"${'a'.repeat(16)}">>: {invalid_frame_end_marker,0}`)
+  })
+
   test('an unknown frame type is 501, and so is a heartbeat with a payload', () => {
     const unknown = readError(collect().reader, PROTOCOL_HEADER, [5, 0, 0, 0, 0, 0, 1, 9, 206])
     expect(unknown.message).toBe('type 5, all octets = <<9>>: unknown_frame')

@@ -114,6 +114,7 @@ export class FrameWriter {
     }
   }
 
+  /** An empty heartbeat frame on channel 0. */
   writeHeartbeat(): void {
     this.#startFrame(FRAME_HEARTBEAT, 0)
     this.#w.octet(FRAME_END)

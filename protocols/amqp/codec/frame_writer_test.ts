@@ -116,6 +116,17 @@ describe('FrameWriter', () => {
     ])
   })
 
+  test('arguments that cannot be encoded throw and leave no half-written frame', () => {
+    const { writer: w, chunks } = writer()
+    w.writeHeartbeat()
+    expect(() => w.writeMethod(1, 'basic.publish', { routingKey: 'x'.repeat(256) })).toThrow(RangeError)
+    expect(() => w.writeContent(1, 60, { messageId: 'x'.repeat(256) }, new Uint8Array(1))).toThrow(RangeError)
+    expect(w.pendingBytes).toBe(8)
+    w.writeHeartbeat()
+    w.flush()
+    expect(frames(chunks).map(([type]) => type)).toEqual([8, 8])
+  })
+
   test('writeProtocolHeader writes AMQP 0 0 9 1', () => {
     const { writer: w, chunks } = writer()
     w.writeProtocolHeader()

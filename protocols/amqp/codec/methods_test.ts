@@ -174,6 +174,12 @@ describe('method errors', () => {
     }
   })
 
+  test('long arguments are shown up to 48 octets', () => {
+    const payload = encode('basic.publish', { exchange: 'e'.repeat(100) })
+    const e = decodeError(payload.subarray(0, 80))
+    expect(e.message).toBe(`cannot decode <<0,0,100,${'101,'.repeat(44)}101...>>`)
+  })
+
   test('trailing bytes after the arguments are refused too', () => {
     const full = encode('basic.ack', { deliveryTag: 1 })
     const longer = new Uint8Array(full.length + 1)
