@@ -33,3 +33,15 @@ export function cpuSeconds(pid: number): number {
   // utime and stime are fields 14 and 15 of the whole line, so 11 and 12 here.
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
+
+/**
+ * Busy CPU seconds of the whole machine so far (every state but idle and iowait), from
+ * /proc/stat: compared with the broker's and the clients' own time it shows how much CPU other
+ * processes took during a run.
+ */
+export function machineBusySeconds(): number {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number)
+  // user nice system idle iowait irq softirq steal …
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = cpu
+  return (user + nice + system + irq + softirq + steal) / 100
+}

@@ -5,7 +5,7 @@
  */
 
 import { AmqpClient } from '../amqp/client.ts'
-import { cpuSeconds } from '../peers/broker.ts'
+import { cpuSeconds, machineBusySeconds } from '../peers/broker.ts'
 import { Child } from '../child.ts'
 import type { ConsumerArgs } from '../roles/consumer.ts'
 import type { ProducerArgs } from '../roles/producer.ts'
@@ -73,6 +73,7 @@ export async function runThroughput(ctx: RowContext, spec: ThroughputSpec): Prom
       confirmWindow: spec.confirmWindow,
     }
     const cpu0 = cpuSeconds(ctx.broker.pid)
+    const busy0 = machineBusySeconds()
     const wall0 = performance.now()
     producer = Child.spawn('./roles/producer.ts', producerArgs)
     const producerDone = producer.next('done', ctx.timeoutMs)
@@ -82,6 +83,7 @@ export async function runThroughput(ctx: RowContext, spec: ThroughputSpec): Prom
     const done = await producerDone
     const wall = (performance.now() - wall0) / 1000
     const brokerCores = (cpuSeconds(ctx.broker.pid) - cpu0) / wall
+    const busyCores = (machineBusySeconds() - busy0) / wall
     await Promise.all([consumer.finish(), producer.finish()])
     const clientCores = (consumer.cpuSeconds() + producer.cpuSeconds()) / wall
     if (spec.confirmWindow > 0 && Number(done.nacked) > 0) ctx.log(`  ${String(done.nacked)} publishes were nacked`)
@@ -93,6 +95,8 @@ export async function runThroughput(ctx: RowContext, spec: ThroughputSpec): Prom
       // Where the two cores went during the run (publish start to last confirm/close-ok).
       brokerCores,
       clientCores,
+      // Everything else on the machine (other people's test runs…): high values mean a noisy run.
+      otherCores: Math.max(0, busyCores - brokerCores - clientCores),
     }
   } finally {
     await Promise.all([consumer?.finish(), producer?.finish()])
