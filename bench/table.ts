@@ -27,7 +27,8 @@ export function renderTable(rows: readonly RowDef[], results: Results): string {
       const w = value(results.warren, row.id, m.key)
       const r = value(results.rabbitmq, row.id, m.key)
       const ratio = typeof w === 'number' && typeof r === 'number' && r > 0 ? `${(w / r).toFixed(2)}x` : '–'
-      const met = typeof w === 'number' ? (m.target.met(w, typeof r === 'number' ? r : undefined) ? 'yes' : 'no') : '–'
+      // Every goal is relative to RabbitMQ, so without both figures there is nothing to judge.
+      const met = typeof w === 'number' && typeof r === 'number' ? (m.target.met(w, r) ? 'yes' : 'no') : '–'
       lines.push(`| ${m.label} | ${cell(w, m.unit)} | ${cell(r, m.unit)} | ${ratio} | ${m.target.text} | ${met} |`)
     }
   }

@@ -17,9 +17,9 @@ import { ArgWriter, FRAME_BODY, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, PRO
 /** Called synchronously from the socket's data callback; keep them cheap. */
 export interface ClientHooks {
   /** A basic.deliver method frame; its header and body frames follow. */
-  onDeliver?(channel: number, deliveryTag: number, payload: Uint8Array, view: DataView, offset: number): void
-  /** A body frame (payload is a view that is only valid during the call). */
-  onBody?(channel: number, payload: Uint8Array, view: DataView, offset: number): void
+  onDeliver?(channel: number, deliveryTag: number): void
+  /** A body frame: its bytes are `view` at [offset, offset + size), valid only during the call. */
+  onBody?(channel: number, view: DataView, offset: number, size: number): void
   /** basic.ack / basic.nack from the broker on a confirm-mode channel. */
   onConfirm?(channel: number, tag: number, multiple: boolean, nack: boolean): void
   /** After every frame of one socket read: the place to flush batched acks. */
@@ -71,7 +71,7 @@ export class AmqpClient {
 
   private constructor(hooks: ClientHooks) {
     this.#hooks = hooks
-    this.#reader = new FrameReader((type, channel, payload, view, offset) => this.#frame(type, channel, payload, view, offset))
+    this.#reader = new FrameReader((type, channel, buf, view, offset, size) => this.#frame(type, channel, buf, view, offset, size))
     this.closed = new Promise((resolve) => (this.#closedResolve = resolve))
   }
 
@@ -278,9 +278,11 @@ export class AmqpClient {
     this.#hooks.onReadEnd?.()
   }
 
-  #frame(type: number, channel: number, payload: Uint8Array, view: DataView, offset: number): void {
+  // Hot path: runs for every frame, so it reads the shared buffer in place and allocates only for
+  // the rare replies that a caller awaits.
+  #frame(type: number, channel: number, buf: Uint8Array, view: DataView, offset: number, size: number): void {
     if (type === FRAME_BODY) {
-      this.#hooks.onBody?.(channel, payload, view, offset)
+      this.#hooks.onBody?.(channel, view, offset, size)
       return
     }
     if (type === FRAME_HEADER || type === FRAME_HEARTBEAT) return
@@ -290,17 +292,18 @@ export class AmqpClient {
     if (classId === 60) {
       if (methodId === 60) {
         // basic.deliver: consumer-tag shortstr, then delivery-tag longlong.
-        const tagOff = offset + 5 + payload[4]!
+        const tagOff = offset + 5 + buf[offset + 4]!
         const tag = view.getUint32(tagOff) * 0x100000000 + view.getUint32(tagOff + 4)
-        this.#hooks.onDeliver?.(channel, tag, payload, view, offset)
+        this.#hooks.onDeliver?.(channel, tag)
         return
       }
       if (methodId === 80 || methodId === 120) {
         const tag = view.getUint32(offset + 4) * 0x100000000 + view.getUint32(offset + 8)
-        this.#hooks.onConfirm?.(channel, tag, (payload[12]! & 1) === 1, methodId === 120)
+        this.#hooks.onConfirm?.(channel, tag, (buf[offset + 12]! & 1) === 1, methodId === 120)
         return
       }
     }
+    const payload = buf.subarray(offset, offset + size)
     if (classId === 10 && methodId === 50) return this.#serverClose(channel, payload, 'connection')
     if (classId === 20 && methodId === 40) return this.#serverClose(channel, payload, 'channel')
     // connection.blocked / unblocked and channel.flow are not needed by the benchmarks.

@@ -10,7 +10,7 @@ const stream = concat([
 
 function collect(chunks: Uint8Array[]): string[] {
   const seen: string[] = []
-  const reader = new FrameReader((type, channel, payload) => seen.push(`${type}/${channel}/${payload.length}/${payload.reduce((a, b) => a + b, 0)}`))
+  const reader = new FrameReader((type, channel, buf, _v, off, size) => seen.push(`${type}/${channel}/${size}/${buf.subarray(off, off + size).reduce((a, b) => a + b, 0)}`))
   for (const c of chunks) reader.push(c)
   return seen
 }
@@ -27,7 +27,7 @@ test('yields the same frames however the stream is cut into chunks', () => {
 
 test('keeps a copy of a partial frame, so the caller may reuse its chunk buffer', () => {
   const seen: number[] = []
-  const reader = new FrameReader((_t, _c, payload) => seen.push(...payload))
+  const reader = new FrameReader((_t, _c, buf, _v, off, size) => seen.push(...buf.subarray(off, off + size)))
   const frame = rawFrame(3, 1, new Uint8Array([9, 8, 7]))
   const chunk = frame.slice(0, 9)
   reader.push(chunk)

@@ -6,7 +6,7 @@ type Frame = { type: number; channel: number; payload: Uint8Array }
 
 function split(bytes: Uint8Array): Frame[] {
   const frames: Frame[] = []
-  new FrameReader((type, channel, payload) => frames.push({ type, channel, payload: payload.slice() })).push(bytes)
+  new FrameReader((type, channel, buf, _v, off, size) => frames.push({ type, channel, payload: buf.slice(off, off + size) })).push(bytes)
   return frames
 }
 

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     port: args.port,
     name: 'bench-latency-consumer',
     hooks: {
-      onBody(_ch, _payload, view, offset) {
+      onBody(_ch, view, offset) {
         const sentAt = view.getFloat64(offset)
         if (received++ >= warmupCount) samples[recorded++] = performance.now() - sentAt
         if (received === total) done()

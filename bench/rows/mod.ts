@@ -32,7 +32,7 @@ export const ROWS: readonly RowDef[] = [
         label: 'RSS of 1,000 idle AMQP connections (minus idle broker)',
         unit: 'MB',
         better: 'lower',
-        target: { text: '< 50 MB and <= RabbitMQ', met: (w, r) => w < 50 && r !== undefined && w <= r },
+        target: { text: '< 50 MB and <= RabbitMQ', met: (w, r) => w < 50 && w <= r },
       },
     ],
     repeatable: false,
