@@ -45,3 +45,12 @@ export function machineBusySeconds(): number {
   const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = cpu
   return (user + nice + system + irq + softirq + steal) / 100
 }
+
+/**
+ * Bytes `pid` has caused to be written to storage so far (/proc/<pid>/io write_bytes): shows
+ * whether a "persistent" row really reached the disk.
+ */
+export function storageWriteBytes(pid: number): number {
+  const m = /^write_bytes:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))
+  return m ? Number(m[1]) : Number.NaN
+}

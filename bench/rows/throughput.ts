@@ -5,7 +5,7 @@
  */
 
 import { AmqpClient } from '../amqp/client.ts'
-import { cpuSeconds, machineBusySeconds } from '../peers/broker.ts'
+import { cpuSeconds, machineBusySeconds, storageWriteBytes } from '../peers/broker.ts'
 import { Child } from '../child.ts'
 import type { ConsumerArgs } from '../roles/consumer.ts'
 import type { ProducerArgs } from '../roles/producer.ts'
@@ -74,6 +74,7 @@ export async function runThroughput(ctx: RowContext, spec: ThroughputSpec): Prom
     }
     const cpu0 = cpuSeconds(ctx.broker.pid)
     const busy0 = machineBusySeconds()
+    const written0 = storageWriteBytes(ctx.broker.pid)
     const wall0 = performance.now()
     producer = Child.spawn('./roles/producer.ts', producerArgs)
     const producerDone = producer.next('done', ctx.timeoutMs)
@@ -84,6 +85,7 @@ export async function runThroughput(ctx: RowContext, spec: ThroughputSpec): Prom
     const wall = (performance.now() - wall0) / 1000
     const brokerCores = (cpuSeconds(ctx.broker.pid) - cpu0) / wall
     const busyCores = (machineBusySeconds() - busy0) / wall
+    const writtenMB = (storageWriteBytes(ctx.broker.pid) - written0) / (1024 * 1024)
     await Promise.all([consumer.finish(), producer.finish()])
     const clientCores = (consumer.cpuSeconds() + producer.cpuSeconds()) / wall
     if (spec.confirmWindow > 0 && Number(done.nacked) > 0) ctx.log(`  ${String(done.nacked)} publishes were nacked`)
@@ -97,6 +99,8 @@ export async function runThroughput(ctx: RowContext, spec: ThroughputSpec): Prom
       clientCores,
       // Everything else on the machine (other people's test runs…): high values mean a noisy run.
       otherCores: Math.max(0, busyCores - brokerCores - clientCores),
+      // Broker writes to storage during the run: near 0 for a "persistent" row means no disk.
+      writtenMB,
     }
   } finally {
     await Promise.all([consumer?.finish(), producer?.finish()])

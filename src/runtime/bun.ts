@@ -129,7 +129,11 @@ class BunSocket implements Socket {
   }
 
   #finish(): void {
-    this.#raw.end()
+    // A half-close (FIN only), as node:net's end() does. Bun's end() closes the descriptor, so
+    // bytes the peer still had in flight (frames sent before it read our close-ok) would be
+    // answered with a reset, which clients report as EPIPE/ECONNRESET. We keep reading (the
+    // caller ignores it) until the peer closes its side, or the timer below drops the socket.
+    this.#raw.shutdown()
     // A peer that never answers our FIN must not keep the socket forever.
     this.#endTimer = setTimeout(() => this.destroy(), END_TIMEOUT_MS)
     this.#endTimer.unref()

@@ -128,6 +128,9 @@ describe('unexpected frames', () => {
     raw.write(frame(FRAME_METHOD, 1, methodPayload(20, 40, Buffer.concat([u16(200), shortstr('bye'), u16(0), u16(0)]))))
     const close = await raw.expectConnectionClose()
     expect(close.code).toBe(505)
+    // As RabbitMQ's rabbit_command_assembler: reported against the basic.publish awaiting its content.
+    expect(close.text).toBe('UNEXPECTED_FRAME - expected content header for class 60, got non content header frame instead')
+    expect([close.classId, close.methodId]).toEqual([60, 40])
     await raw.waitClosed(6000)
   })
 
@@ -137,6 +140,7 @@ describe('unexpected frames', () => {
     raw.write(heartbeatFrame(1))
     const close = await raw.expectConnectionClose()
     expect(close.code).toBe(505)
+    expect(close.text).toBe('UNEXPECTED_FRAME - type 8, all octets = <<>>')
     await raw.waitClosed(6000)
   })
 })

@@ -45,6 +45,10 @@ export interface HandshakeOptions {
   frameMax?: number
   heartbeat?: number
   capabilities?: Record<string, boolean>
+  /** SASL mechanism named in start-ok; default PLAIN. */
+  mechanism?: string
+  /** The start-ok response bytes as sent; default the PLAIN response for username/password. */
+  response?: Buffer
 }
 
 // --- encoding -------------------------------------------------------------------------------
@@ -136,14 +140,56 @@ export function heartbeatFrame(channel = 0): Buffer {
   return frame(FRAME_HEARTBEAT, channel, Buffer.alloc(0))
 }
 
-/** basic.publish (60,40) to `exchange` with `routingKey`, no flags. */
-export function basicPublishFrame(channel: number, exchange: string, routingKey: string): Buffer {
-  return methodFrame(channel, 60, 40, Buffer.concat([u16(0), shortstr(exchange), shortstr(routingKey), u8(0)]))
+/** basic.publish (60,40) to `exchange` with `routingKey`; no flags unless asked. */
+export function basicPublishFrame(
+  channel: number,
+  exchange: string,
+  routingKey: string,
+  flags: { mandatory?: boolean; immediate?: boolean } = {},
+): Buffer {
+  const bits = (flags.mandatory ? 1 : 0) | (flags.immediate ? 2 : 0)
+  return methodFrame(channel, 60, 40, Buffer.concat([u16(0), shortstr(exchange), shortstr(routingKey), u8(bits)]))
 }
 
-/** queue.declare (50,10) of a non-durable queue. */
-export function queueDeclareFrame(channel: number, queue: string): Buffer {
-  return methodFrame(channel, 50, 10, Buffer.concat([u16(0), shortstr(queue), u8(0), table({})]))
+/** queue.declare (50,10) of a non-durable queue (passive or exclusive if asked). */
+export function queueDeclareFrame(channel: number, queue: string, flags: { passive?: boolean; exclusive?: boolean } = {}): Buffer {
+  const bits = (flags.passive ? 1 : 0) | (flags.exclusive ? 4 : 0)
+  return methodFrame(channel, 50, 10, Buffer.concat([u16(0), shortstr(queue), u8(bits), table({})]))
+}
+
+/** queue.bind (50,20) of `queue` to `exchange` with `routingKey`. */
+export function queueBindFrame(channel: number, queue: string, exchange: string, routingKey: string): Buffer {
+  return methodFrame(channel, 50, 20, Buffer.concat([u16(0), shortstr(queue), shortstr(exchange), shortstr(routingKey), u8(0), table({})]))
+}
+
+/** queue.purge (50,30) of `queue`. */
+export function queuePurgeFrame(channel: number, queue: string): Buffer {
+  return methodFrame(channel, 50, 30, Buffer.concat([u16(0), shortstr(queue), u8(0)]))
+}
+
+/** basic.consume (60,20) from `queue` with a server-chosen tag. */
+export function basicConsumeFrame(channel: number, queue: string, flags: { noAck?: boolean } = {}): Buffer {
+  return methodFrame(channel, 60, 20, Buffer.concat([u16(0), shortstr(queue), shortstr(''), u8(flags.noAck ? 2 : 0), table({})]))
+}
+
+/** basic.ack (60,80) of one delivery tag. */
+export function basicAckFrame(channel: number, deliveryTag: number, multiple = false): Buffer {
+  return methodFrame(channel, 60, 80, Buffer.concat([u64(deliveryTag), u8(multiple ? 1 : 0)]))
+}
+
+/** confirm.select (85,10). */
+export function confirmSelectFrame(channel: number): Buffer {
+  return methodFrame(channel, 85, 10, u8(0))
+}
+
+/** tx.select (90,10), tx.commit (90,20) or tx.rollback (90,30). */
+export function txFrame(channel: number, method: 'select' | 'commit' | 'rollback'): Buffer {
+  return methodFrame(channel, 90, { select: 10, commit: 20, rollback: 30 }[method])
+}
+
+/** connection.close (10,50) from the client. */
+export function connectionCloseFrame(code = 200, text = 'bye'): Buffer {
+  return methodFrame(0, 10, 50, Buffer.concat([u16(code), shortstr(text), u16(0), u16(0)]))
 }
 
 // --- decoding -------------------------------------------------------------------------------
@@ -161,6 +207,70 @@ export function describe(f: Frame): string {
 function readShortstr(buf: Buffer, offset: number): [string, number] {
   const len = buf.readUInt8(offset)
   return [buf.toString('utf8', offset + 1, offset + 1 + len), offset + 1 + len]
+}
+
+/** A decoded field table; only the value types Warren's connection.start uses are read. */
+export type DecodedTable = { [key: string]: string | boolean | number | DecodedTable }
+
+/** Decodes a field table at `offset` (length prefix included); returns it and the next offset. */
+export function decodeTable(buf: Buffer, offset: number): [DecodedTable, number] {
+  const end = offset + 4 + buf.readUInt32BE(offset)
+  const result: DecodedTable = {}
+  let o = offset + 4
+  while (o < end) {
+    const [key, afterKey] = readShortstr(buf, o)
+    const type = String.fromCharCode(buf.readUInt8(afterKey))
+    o = afterKey + 1
+    if (type === 'S') {
+      const length = buf.readUInt32BE(o)
+      result[key] = buf.toString('utf8', o + 4, o + 4 + length)
+      o += 4 + length
+    } else if (type === 't') {
+      result[key] = buf.readUInt8(o) !== 0
+      o += 1
+    } else if (type === 'I') {
+      result[key] = buf.readInt32BE(o)
+      o += 4
+    } else if (type === 'F') {
+      const [nested, next] = decodeTable(buf, o)
+      result[key] = nested
+      o = next
+    } else {
+      throw new Error(`decodeTable: field type '${type}' not supported by this test client`)
+    }
+  }
+  return [result, end]
+}
+
+export interface ConnectionStart {
+  versionMajor: number
+  versionMinor: number
+  serverProperties: DecodedTable
+  mechanisms: string
+  locales: string
+}
+
+/** Decodes connection.start (10,10) arguments. */
+export function decodeConnectionStart(f: Frame): ConnectionStart {
+  const args = f.payload.subarray(4)
+  const [serverProperties, afterTable] = decodeTable(args, 2)
+  const mechanismsLength = args.readUInt32BE(afterTable)
+  const mechanisms = args.toString('utf8', afterTable + 4, afterTable + 4 + mechanismsLength)
+  const localesAt = afterTable + 4 + mechanismsLength
+  const locales = args.toString('utf8', localesAt + 4, localesAt + 4 + args.readUInt32BE(localesAt))
+  return { versionMajor: args.readUInt8(0), versionMinor: args.readUInt8(1), serverProperties, mechanisms, locales }
+}
+
+/** Decodes queue.declare-ok (50,11) arguments. */
+export function decodeDeclareOk(f: Frame): { queue: string; messageCount: number; consumerCount: number } {
+  const args = f.payload.subarray(4)
+  const [queue, next] = readShortstr(args, 0)
+  return { queue, messageCount: args.readUInt32BE(next), consumerCount: args.readUInt32BE(next + 4) }
+}
+
+/** The message-count of queue.purge-ok (50,31), queue.delete-ok (50,41). */
+export function decodeMessageCount(f: Frame): number {
+  return f.payload.readUInt32BE(4)
 }
 
 /** Decodes connection.close (10,50) or channel.close (20,40) arguments. */
@@ -297,22 +407,32 @@ export class RawAmqp {
     return await this.expectMethod(10, 10)
   }
 
-  /** Sends connection.start-ok (PLAIN) and returns the server's connection.tune proposal. */
-  async startOk(opts: HandshakeOptions = {}): Promise<Tune> {
+  /** Sends connection.start-ok (PLAIN unless `mechanism`/`response` say otherwise); awaits nothing. */
+  sendStartOk(opts: HandshakeOptions = {}): void {
     const capabilities = opts.capabilities ?? {
       'connection.blocked': true,
       consumer_cancel_notify: true,
       authentication_failure_close: true,
     }
-    const response = Buffer.from(`\u0000${opts.username ?? 'guest'}\u0000${opts.password ?? 'guest'}`)
+    const response = opts.response ?? Buffer.from(`\u0000${opts.username ?? 'guest'}\u0000${opts.password ?? 'guest'}`)
     this.write(
       methodFrame(
         0,
         10,
         11,
-        Buffer.concat([table({ product: 'raw-amqp test client', capabilities }), shortstr('PLAIN'), longstr(response), shortstr('en_US')]),
+        Buffer.concat([
+          table({ product: 'raw-amqp test client', capabilities }),
+          shortstr(opts.mechanism ?? 'PLAIN'),
+          longstr(response),
+          shortstr('en_US'),
+        ]),
       ),
     )
+  }
+
+  /** Sends connection.start-ok and returns the server's connection.tune proposal. */
+  async startOk(opts: HandshakeOptions = {}): Promise<Tune> {
+    this.sendStartOk(opts)
     const tuneFrame = await this.expectMethod(10, 30)
     const args = tuneFrame.payload.subarray(4)
     return { channelMax: args.readUInt16BE(0), frameMax: args.readUInt32BE(2), heartbeat: args.readUInt16BE(6) }

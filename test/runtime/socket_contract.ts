@@ -229,6 +229,36 @@ export function runSocketContract(name: string, listen: ListenFn): void {
       expect(server.closed).toBe(true)
     })
 
+    test('end() is a half-close: data the peer sends afterwards is read, not reset', async () => {
+      // An AMQP client may still be writing when it reads our close-ok; RabbitMQ keeps reading
+      // until the client closes, so those late bytes must not provoke a reset (EPIPE).
+      let late = 0
+      let serverClosed = 0
+      const accepted: Socket[] = []
+      const listener = await listen({ host: '127.0.0.1', port: 0 }, (socket) => {
+        accepted.push(socket)
+        socket.onData((chunk) => (late += chunk.length))
+        socket.onClose(() => serverClosed++)
+        socket.end()
+      })
+      cleanups.push(() => listener.close())
+      cleanups.push(() => accepted.forEach((s) => s.destroy()))
+      const client = connect({ host: '127.0.0.1', port: listener.port, allowHalfOpen: true })
+      cleanups.push(() => client.destroy())
+      let clientError: Error | undefined
+      let clientClosed = false
+      client.on('error', (error) => (clientError = error))
+      client.on('close', () => (clientClosed = true))
+      client.resume()
+      await new Promise<void>((resolve) => client.once('end', () => resolve()))
+      const total = 1024 * 1024
+      for (let offset = 0; offset < total; offset += CHUNK) client.write(patternChunk(offset, CHUNK))
+      client.end()
+      await waitFor(() => clientClosed && serverClosed === 1, { timeout: 10_000, message: 'both sides closed' })
+      expect(clientError).toBeUndefined()
+      expect(late).toBe(total)
+    })
+
     test('destroy() closes now and fires onClose once', async () => {
       let serverClosed = 0
       const h = await harness((socket) => socket.onClose(() => serverClosed++))
