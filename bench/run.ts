@@ -4,6 +4,7 @@
  *
  *   bun bench/run.ts [--target warren|rabbitmq|both] [--rows id,id] [--scale 0.1]
  *                    [--repeat 3] [--timeout SECONDS] [--profile] [--json PATH]
+ *   bun bench/run.ts --render PATH   re-print the table of a saved results file
  *
  * Each repeatable row runs `--repeat` times on the same broker and the table shows the median:
  * on a 2-core machine shared by broker and clients single runs vary by tens of percent.
@@ -38,12 +39,19 @@ const { values: opts } = parseArgs({
     repeat: { type: 'string', default: '3' },
     profile: { type: 'boolean', default: false },
     json: { type: 'string' },
+    render: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 })
 
 if (opts.help) {
-  console.log(`usage: bun bench/run.ts [--target warren|rabbitmq|both] [--rows ${ROWS.map((r) => r.id).join(',')}] [--scale N] [--repeat N] [--timeout S] [--profile] [--json PATH]`)
+  console.log(`usage: bun bench/run.ts [--target warren|rabbitmq|both] [--rows ${ROWS.map((r) => r.id).join(',')}] [--scale N] [--repeat N] [--timeout S] [--profile] [--json PATH] | --render PATH`)
+  process.exit(0)
+}
+
+if (opts.render) {
+  const saved = (await Bun.file(opts.render).json()) as { results: Results }
+  console.log(renderTable(ROWS, saved.results))
   process.exit(0)
 }
 

@@ -28,11 +28,20 @@ export function renderTable(rows: readonly RowDef[], results: Results): string {
       const r = value(results.rabbitmq, row.id, m.key)
       const ratio = typeof w === 'number' && typeof r === 'number' && r > 0 ? `${(w / r).toFixed(2)}x` : '–'
       // Every goal is relative to RabbitMQ, so without both figures there is nothing to judge.
-      const met = typeof w === 'number' && typeof r === 'number' ? (m.target.met(w, r) ? 'yes' : 'no') : '–'
-      lines.push(`| ${m.label} | ${cell(w, m.unit)} | ${cell(r, m.unit)} | ${ratio} | ${m.target.text} | ${met} |`)
+      const wValues = results.warren?.rows[row.id]
+      const met = typeof w === 'number' && typeof r === 'number' && wValues?.ok ? (m.target.met(w, r, wValues.values) ? 'yes' : 'no') : '–'
+      const wNote = typeof w === 'number' ? noteOf(m, results.warren, row.id) : ''
+      const rNote = typeof r === 'number' ? noteOf(m, results.rabbitmq, row.id) : ''
+      lines.push(`| ${m.label} | ${cell(w, m.unit)}${wNote} | ${cell(r, m.unit)}${rNote} | ${ratio} | ${m.target.text} | ${met} |`)
     }
   }
   return lines.join('\n')
+}
+
+function noteOf(m: RowDef['metrics'][number], side: Results['warren'], rowId: string): string {
+  const o = side?.rows[rowId]
+  const text = o?.ok && m.note ? m.note(o.values) : undefined
+  return text ? ` (${text})` : ''
 }
 
 function value(side: Results['warren'], rowId: string, key: string): number | string | undefined {

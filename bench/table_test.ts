@@ -21,3 +21,26 @@ test('marks a broker that did not start as not yet runnable', () => {
   const md = renderTable(rows, { warren: { down: 'no src/main.ts', rows: {} }, rabbitmq: { rows: { a: { ok: true, values: { rate: 100 } } } } })
   expect(md.split('\n')[2]).toBe('| A | not yet runnable | 100 msg/s | – | >= 2x RabbitMQ | – |')
 })
+
+test('shows a row note and lets a goal look at the other figures', () => {
+  const noted: RowDef = {
+    id: 'p',
+    repeatable: true,
+    metrics: [
+      {
+        key: 'rate',
+        label: 'P',
+        unit: 'msg/s',
+        better: 'higher',
+        target: { text: 'on disk', met: (w, r, v) => w >= r && v.writtenMB! > 0 },
+        note: (v) => `${v.writtenMB} MB to disk`,
+      },
+    ],
+    run: async () => ({}),
+  }
+  const md = renderTable([noted], {
+    warren: { rows: { p: { ok: true, values: { rate: 200, writtenMB: 0 } } } },
+    rabbitmq: { rows: { p: { ok: true, values: { rate: 100, writtenMB: 5 } } } },
+  })
+  expect(md.split('\n')[2]).toBe('| P | 200 msg/s (0 MB to disk) | 100 msg/s (5 MB to disk) | 2.00x | on disk | no |')
+})

@@ -74,7 +74,16 @@ export interface Message {
   routingKey: string
   properties: MessageProperties
   body: Uint8Array
+  /**
+   * Facts about the message that are not message properties and that other protocols do not
+   * show (RabbitMQ's message-container annotations): the core carries them unchanged and never
+   * reads them. Keys start with the adapter's name ("mqtt.qos"); absent on most messages.
+   */
+  annotations?: Annotations
 }
+
+/** See `Message.annotations`. Shared between messages, so never mutated once attached. */
+export type Annotations = Readonly<Record<string, string | number | boolean>>
 
 /**
  * Neutral error codes. Each adapter maps them in one table (AMQP reply codes, MQTT reason codes,

@@ -44,6 +44,26 @@ export const configSchema = z
       .prefault({}),
     /** Users who may only connect from loopback, as RabbitMQ's loopback_users. */
     loopbackUsers: z.array(z.string()).default(['guest']),
+    /** Largest MQTT packet accepted (checked from the fixed header, before buffering), bytes. */
+    mqttMaxPacketSize: z.number().int().min(64).max(268435460).default(16 * MiB),
+    /** The vhost of MQTT clients whose username has no "vhost:" prefix (RabbitMQ's mqtt.vhost). */
+    mqttDefaultVhost: z.string().min(1).default('/'),
+    /** The topic exchange MQTT publishes to and subscribes on, in every vhost (RabbitMQ's mqtt.exchange). */
+    mqttExchange: z.string().min(1).default('amq.topic'),
+    /** In-flight QoS 1/2 deliveries per MQTT client that sets no Receive Maximum (v3.1, v3.1.1). */
+    mqttReceiveMaximum: z.number().int().min(1).max(65535).default(256),
+    /** Ceiling on an MQTT session's expiry, seconds; also the expiry of v3 persistent sessions. */
+    mqttMaxSessionExpiry: z.number().int().min(0).max(0xffffffff).default(86400),
+    /** Most messages an MQTT session queue holds; the oldest are dropped beyond it. */
+    mqttSessionQueueLimit: z.number().int().min(1).default(10000),
+    /** Escape '.' (and '*', '%') in MQTT topics instead of mapping them as AMQP word separators. */
+    mqttTopicDotEscaping: z.boolean().default(false),
+    /** MQTT clients without a username log in with defaultUser's credentials (RabbitMQ's allow_anonymous). */
+    mqttAllowAnonymous: z.boolean().default(true),
+    /** Longest MQTT keep alive granted, seconds (v5 clients are told through Server Keep Alive); 0 = no limit. */
+    mqttMaxKeepAlive: z.number().int().min(0).max(65535).default(0),
+    /** Topic aliases an MQTT 5 client may use towards the server (and the server's own cap the other way). */
+    mqttTopicAliasMaximum: z.number().int().min(0).max(65535).default(64),
     /** The levels of src/log.ts. */
     logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   })
@@ -100,6 +120,12 @@ const EXPECTED: Partial<Record<Field, string>> = {
   memoryHighWatermark: 'expected a non-negative number of bytes',
   loopbackUsers: 'expected a list of user names',
   logLevel: 'expected one of debug, info, warn, error, silent',
+  mqttMaxPacketSize: 'expected a number of bytes from 64 to 268435460',
+  mqttReceiveMaximum: 'expected an integer from 1 to 65535',
+  mqttMaxSessionExpiry: 'expected a number of seconds from 0 to 4294967295',
+  mqttSessionQueueLimit: 'expected a positive integer',
+  mqttMaxKeepAlive: 'expected a number of seconds from 0 to 65535',
+  mqttTopicAliasMaximum: 'expected an integer from 0 to 65535',
 }
 
 export const usage = `Usage: warren [options]

@@ -6,6 +6,7 @@
  */
 import { mkdir } from 'node:fs/promises'
 import { listenAmqp } from '../protocols/amqp/mod.ts'
+import { createMqttAdapter } from '../protocols/mqtt/mod.ts'
 import { createBroker, type WarrenBroker } from './broker.ts'
 import type { Config } from './config.ts'
 import type { Listener } from './runtime/socket.ts'
@@ -15,9 +16,12 @@ const SHUTDOWN_REASON = "broker forced connection closure with reason 'shutdown'
 
 export interface RunningServer {
   broker: WarrenBroker
-  /** Actual bound ports (mqtt/http come in later issues). */
-  ports: { amqp: number }
-  /** Forced-closes every connection (AMQP clients get connection.close 320), closes listeners, flushes. */
+  /** Actual bound ports (http comes in a later issue). */
+  ports: { amqp: number; mqtt: number }
+  /**
+   * Forced-closes every connection (AMQP clients get connection.close 320, MQTT 5 clients
+   * DISCONNECT 0x8B), closes listeners, flushes.
+   */
   stop(): Promise<void>
 }
 
@@ -32,6 +36,19 @@ export async function startServer(config: Config): Promise<RunningServer> {
     defaultUser: config.defaultUser,
     loopbackUsers: config.loopbackUsers,
   })
+  const mqtt = createMqttAdapter(broker, {
+    maxPacketSize: config.mqttMaxPacketSize,
+    defaultVhost: config.mqttDefaultVhost,
+    exchange: config.mqttExchange,
+    receiveMaximum: config.mqttReceiveMaximum,
+    maxSessionExpiry: config.mqttMaxSessionExpiry,
+    sessionQueueLimit: config.mqttSessionQueueLimit,
+    topicDotEscaping: config.mqttTopicDotEscaping,
+    allowAnonymous: config.mqttAllowAnonymous,
+    anonymousUser: config.defaultUser,
+    maxKeepAlive: config.mqttMaxKeepAlive,
+    topicAliasMaximum: config.mqttTopicAliasMaximum,
+  })
   const listeners: Listener[] = []
   try {
     listeners.push(
@@ -43,23 +60,26 @@ export async function startServer(config: Config): Promise<RunningServer> {
         heartbeat: config.heartbeat,
       }),
     )
+    listeners.push(await mqtt.listen({ host: config.host, port: config.mqttPort }))
   } catch (error) {
     // A port already in use must not leave a half-started broker behind.
     await Promise.all(listeners.map((l) => l.close()))
+    mqtt.stop()
     await broker.shutdown(SHUTDOWN_REASON)
     throw error
   }
-  const [amqp] = listeners as [Listener]
+  const [amqp, mqttListener] = listeners as [Listener, Listener]
 
   let stopping: Promise<void> | undefined
   const stop = async (): Promise<void> => {
     // Stop accepting first so no client slips in while the others are being closed.
     await Promise.all(listeners.map((l) => l.close()))
+    mqtt.stop()
     await broker.shutdown(SHUTDOWN_REASON)
   }
   return {
     broker,
-    ports: { amqp: amqp.port },
+    ports: { amqp: amqp.port, mqtt: mqttListener.port },
     stop: () => (stopping ??= stop()),
   }
 }

@@ -26,7 +26,10 @@ export async function startWarren(opts: WarrenOptions = {}): Promise<BrokerHandl
   const prof = opts.profileDir ? ['--cpu-prof', '--cpu-prof-md', `--cpu-prof-dir=${opts.profileDir}`] : []
   if (opts.profileDir) mkdirSync(opts.profileDir, { recursive: true })
   const cmd = [process.execPath, ...prof, join(ROOT, 'src/main.ts'), '--amqp-port', '0', '--mqtt-port', '0', '--http-port', '0', '--host', '127.0.0.1', '--data-dir', dataDir]
-  const proc = Bun.spawn(cmd, { cwd: ROOT, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+  // Warnings only, as bench/peers/rabbitmq.sh configures RabbitMQ: per-connection info lines are
+  // not what we measure.
+  const env = { ...process.env, WARREN_LOG_LEVEL: process.env.WARREN_LOG_LEVEL ?? 'warn' }
+  const proc = Bun.spawn(cmd, { cwd: ROOT, env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
   const logPath = opts.logFile ?? join(ROOT, '.bench-tmp', 'warren.log')
   mkdirSync(join(logPath, '..'), { recursive: true })
   const log = createWriteStream(logPath)

@@ -22,7 +22,10 @@ export interface Metric {
   unit: string
   better: 'higher' | 'lower'
   /** The issue's goal for Warren, in words, and how to check it against both results. */
-  target: { text: string; met(warren: number, rabbitmq: number): boolean }
+  /** `values` are all of Warren's figures for the row, for goals that look beyond the metric. */
+  target: { text: string; met(warren: number, rabbitmq: number, values: Record<string, number>): boolean }
+  /** Extra context shown after the figure, from the row's other values (e.g. disk writes). */
+  note?(values: Record<string, number>): string | undefined
 }
 
 export interface RowDef {

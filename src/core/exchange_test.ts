@@ -50,6 +50,13 @@ describe('exchange.declare', () => {
     expect(e.message).toBe("unknown exchange type 'x-nope'")
   })
 
+  test("a type that is an Erlang atom (\"none\") is an invalid type, as RabbitMQ words it", () => {
+    const { session } = client(testBroker())
+    const e = caught(() => session.declareExchange('x', 'none'))
+    expect(e.code).toBe('precondition-failed')
+    expect(e.message).toBe("invalid exchange type 'none'")
+  })
+
   test('passive declare of a missing exchange is not-found', () => {
     const { session } = client(testBroker())
     const e = caught(() => session.declareExchange('missing', 'direct', { passive: true }))

@@ -119,6 +119,17 @@ describe('connection errors', () => {
     await again.close()
   })
 
+  test('exchange.declare of type "none" says "invalid exchange type" (amqp-client.js suite)', async () => {
+    // RabbitMQ: an existing Erlang atom without an exchange module is "invalid", not "unknown".
+    const client = await clientConnect(broker.amqpUrl)
+    try {
+      const ch = await client.channel()
+      await clientRejects(ch.exchangeDeclare(uniq('x'), 'none'), 406, "PRECONDITION_FAILED - invalid exchange type 'none'")
+    } finally {
+      await clientCloseQuietly(client)
+    }
+  })
+
   test('a connection error closes every channel of the connection (amqplib)', async () => {
     const own = await amqplibConnect(broker.amqpUrl)
     const { ch, watch } = await amqplibChannel(own.conn)

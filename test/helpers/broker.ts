@@ -9,6 +9,9 @@ export interface TestBroker {
   amqpPort: number
   /** amqp://guest:guest@127.0.0.1:PORT */
   amqpUrl: string
+  mqttPort: number
+  /** mqtt://127.0.0.1:PORT */
+  mqttUrl: string
   stop(): Promise<void>
 }
 
@@ -21,10 +24,13 @@ export async function startBroker(overrides: ConfigInput = {}): Promise<TestBrok
   const config = loadConfig({ argv: [], env: {}, file: { host: '127.0.0.1', amqpPort: 0, mqttPort: 0, httpPort: 0, dataDir, ...overrides } })
   const server = await startServer(config)
   const amqpPort = server.ports.amqp
+  const mqttPort = server.ports.mqtt
   return {
     server,
     amqpPort,
     amqpUrl: `amqp://guest:guest@127.0.0.1:${amqpPort}`,
+    mqttPort,
+    mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
     async stop() {
       await server.stop()
       rmSync(dataDir, { recursive: true, force: true })

@@ -1,0 +1,158 @@
+/**
+ * The adapter's sessions: which connection holds each client id now (a second CONNECT with the
+ * same id takes the session over [MQTT-3.1.4-3]), the persisted state of sessions that outlive
+ * their connection (subscriptions and expiry, in the core's key-value namespace 'mqtt-sessions';
+ * their messages wait in durable core queues), the inbound QoS 2 exchanges a persistent session
+ * carries across reconnects, and server-assigned client ids.
+ *
+ * Client ids are per vhost, as in RabbitMQ.
+ *
+ * @module
+ */
+import { randomBytes } from 'node:crypto'
+import type { KeyValueStore } from '../../src/api.ts'
+
+export const SESSIONS_NAMESPACE = 'mqtt-sessions'
+
+/** How often stale session records are swept. */
+const SWEEP_MS = 60_000
+
+/** A subscription as a persistent session remembers it. */
+export interface SubscriptionRecord {
+  filter: string
+  qos: 0 | 1 | 2
+  noLocal: boolean
+  retainAsPublished: boolean
+  retainHandling: number
+  /** v5 Subscription Identifier. */
+  id?: number
+}
+
+export interface SessionRecord {
+  /** Session Expiry Interval, seconds (> 0: the session outlives its connection). */
+  expiry: number
+  /** Epoch ms when its last connection ended; null while connected. */
+  disconnectedAt: number | null
+  subscriptions: SubscriptionRecord[]
+}
+
+/** The registry's view of a connected session. */
+export interface LiveSession {
+  /**
+   * Another connection claimed this client id: disconnect (v5 reason 0x8E). `cleanStart` tells
+   * whether the new connection ends the session (its delayed will is then published at once).
+   */
+  takeOver(cleanStart: boolean): void
+}
+
+/** The key of a session: vhost and client id. */
+export function sessionKey(vhost: string, clientId: string): string {
+  return `${vhost}\u0000${clientId}`
+}
+
+/** A fresh client id for a client that sent an empty one [MQTT-3.1.3-6]. */
+export function assignClientId(): string {
+  return `warren-${randomBytes(12).toString('base64url')}`
+}
+
+export function isExpired(record: SessionRecord, now: number): boolean {
+  return record.disconnectedAt !== null && now - record.disconnectedAt >= record.expiry * 1000
+}
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+export class SessionRegistry {
+  #live = new Map<string, LiveSession>()
+  #kv: KeyValueStore | undefined
+  /** Inbound QoS 2 packet ids awaiting PUBREL (true once PUBREC went out), per persistent session. */
+  #inbound = new Map<string, Map<number, boolean>>()
+  #sweeper: ReturnType<typeof setInterval> | undefined
+
+  /** Hands the registry its key-value namespace (from the first core connection). */
+  attach(kv: KeyValueStore): void {
+    if (this.#kv !== undefined) return
+    this.#kv = kv
+    this.#sweeper = setInterval(() => this.#sweep(Date.now()), SWEEP_MS)
+    ;(this.#sweeper as { unref?: () => void }).unref?.()
+  }
+
+  /** Registers `session` under `key`; returns the session it displaces, if any. */
+  claim(key: string, session: LiveSession): LiveSession | undefined {
+    const previous = this.#live.get(key)
+    this.#live.set(key, session)
+    return previous === session ? undefined : previous
+  }
+
+  /** Forgets `session` if it still holds `key` (a taken-over session must not evict its successor). */
+  release(key: string, session: LiveSession): void {
+    if (this.#live.get(key) === session) this.#live.delete(key)
+  }
+
+  /** Whether `session` still holds `key`. */
+  holds(key: string, session: LiveSession): boolean {
+    return this.#live.get(key) === session
+  }
+
+  get liveCount(): number {
+    return this.#live.size
+  }
+
+  /** The persisted session under `key`; undefined when there is none or it expired. */
+  load(key: string, now: number): { record: SessionRecord | undefined; existed: boolean } {
+    const bytes = this.#kv?.get(key)
+    if (bytes === undefined) return { record: undefined, existed: false }
+    let record: SessionRecord | undefined
+    try {
+      record = JSON.parse(decoder.decode(bytes)) as SessionRecord
+    } catch {
+      record = undefined
+    }
+    if (record === undefined || isExpired(record, now)) {
+      this.delete(key)
+      return { record: undefined, existed: true }
+    }
+    return { record, existed: true }
+  }
+
+  save(key: string, record: SessionRecord): void {
+    void this.#kv?.set(key, encoder.encode(JSON.stringify(record)))
+  }
+
+  /** Ends a persisted session: its record and its QoS 2 state. */
+  delete(key: string): void {
+    this.#inbound.delete(key)
+    void this.#kv?.set(key, null)
+  }
+
+  /** The inbound QoS 2 state of a persistent session (created on first use). */
+  inbound(key: string): Map<number, boolean> {
+    let map = this.#inbound.get(key)
+    if (map === undefined) {
+      map = new Map()
+      this.#inbound.set(key, map)
+    }
+    return map
+  }
+
+  /** Broker shutdown. */
+  stop(): void {
+    clearInterval(this.#sweeper)
+    this.#sweeper = undefined
+  }
+
+  /** Drops expired records so abandoned sessions do not pile up (their queues go by x-expires). */
+  #sweep(now: number): void {
+    const kv = this.#kv
+    if (kv === undefined) return
+    const stale: string[] = []
+    for (const [key, bytes] of kv.entries()) {
+      try {
+        if (isExpired(JSON.parse(decoder.decode(bytes)) as SessionRecord, now) && !this.#live.has(key)) stale.push(key)
+      } catch {
+        stale.push(key)
+      }
+    }
+    for (const key of stale) this.delete(key)
+  }
+}
