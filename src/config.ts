@@ -15,7 +15,7 @@ const port = z.number().int().min(0).max(65535)
 export const configSchema = z
   .object({
     /** Interface every listener binds. */
-    host: z.string().min(1).default('0.0.0.0'),
+    host: z.string().min(1).default('::'),
     /** 0 picks a free port (tests). */
     amqpPort: port.default(5672),
     mqttPort: port.default(1883),
@@ -135,7 +135,7 @@ Options:
   --mqtt-port N    MQTT port (default 1883; env WARREN_MQTT_PORT)
   --http-port N    HTTP API port (default 15672; env WARREN_HTTP_PORT)
   --data-dir DIR   where messages and definitions live (default ./data; env WARREN_DATA_DIR)
-  --host HOST      interface to bind (default 0.0.0.0; env WARREN_HOST)
+  --host HOST      interface to bind (default :: = all IPv6 and IPv4; env WARREN_HOST)
                    (log level: env WARREN_LOG_LEVEL = debug, info, warn, error or silent)
   --config FILE    JSON config file with any of the fields above in camelCase, and more
   --help           print this and exit`

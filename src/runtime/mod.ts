@@ -17,8 +17,22 @@ export type { ListenFn, ListenOptions, Listener, Socket } from './socket.ts'
 export const runtimeName: 'bun' | 'deno' | 'node' =
   typeof Bun !== 'undefined' ? 'bun' : 'Deno' in globalThis ? 'deno' : 'node'
 
-/** Listens on TCP with the fastest socket API of this runtime (Deno uses `node:net`). */
-export const listen: ListenFn = runtimeName === 'bun' ? bunListen : nodeListen
+const runtimeListen: ListenFn = runtimeName === 'bun' ? bunListen : nodeListen
+
+/**
+ * Listens on TCP with the fastest socket API of this runtime (Deno uses `node:net`). The default
+ * host "::" is dual-stack (IPv4 and IPv6, so "localhost" works whichever address it resolves to);
+ * on a machine without IPv6 it falls back to every IPv4 interface.
+ */
+export const listen: ListenFn = async (opts, onConnection) => {
+  try {
+    return await runtimeListen(opts, onConnection)
+  } catch (error) {
+    const code = (error as { code?: string }).code
+    if (opts.host !== '::' || (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL')) throw error
+    return await runtimeListen({ ...opts, host: '0.0.0.0' }, onConnection)
+  }
+}
 
 /** Physical memory of the machine, in bytes. */
 export function totalMemory(): number {

@@ -32,7 +32,7 @@ describe('loadConfig defaults', () => {
   test('zero config gives RabbitMQ-like defaults', () => {
     const config = load()
     expect(config).toMatchObject({
-      host: '0.0.0.0',
+      host: '::',
       amqpPort: 5672,
       mqttPort: 1883,
       httpPort: 15672,
