@@ -22,10 +22,14 @@ export class Child {
     void this.#read()
   }
 
-  /** Starts `bun <script> '<json args>'` with the same Bun binary as the runner. */
-  static spawn(script: string, args: object): Child {
+  /**
+   * Starts `bun <script> '<json args>'` with the same Bun binary as the runner. `manyFiles`
+   * raises the open-file limit first (for thousands of sockets), as far as the hard limit allows.
+   */
+  static spawn(script: string, args: object, opts: { manyFiles?: boolean } = {}): Child {
     const path = new URL(script, import.meta.url).pathname
-    const proc = Bun.spawn([process.execPath, path, JSON.stringify(args)], { stdin: 'ignore', stdout: 'pipe', stderr: 'inherit' })
+    const cmd = [process.execPath, path, JSON.stringify(args)]
+    const proc = Bun.spawn(opts.manyFiles ? withManyFiles(cmd) : cmd, { stdin: 'ignore', stdout: 'pipe', stderr: 'inherit' })
     return new Child(script, proc)
   }
 
@@ -89,6 +93,12 @@ export class Child {
     await this.#proc.exited
   }
 
+  /** SIGTERM, so the child can close its connections; SIGKILL after `timeoutMs`. */
+  async terminate(timeoutMs = 10000): Promise<void> {
+    if (this.#exitCode === null) this.#proc.kill('SIGTERM')
+    await this.finish(timeoutMs)
+  }
+
   /** CPU seconds (user + system) the process used; 0 until it has exited. */
   cpuSeconds(): number {
     const u = this.#proc.resourceUsage()
@@ -102,4 +112,15 @@ export class Child {
     clearTimeout(timer)
     await this.stop()
   }
+}
+
+/** The open-file limit asked for by `withManyFiles`. */
+export const MANY_FILES = 65536
+
+/**
+ * Wraps a command so it runs with RLIMIT_NOFILE raised to MANY_FILES, or to the hard limit when
+ * that is lower (an unprivileged or containerised user cannot go past it). `exec` keeps the pid.
+ */
+export function withManyFiles(cmd: readonly string[]): string[] {
+  return ['bash', '-c', `ulimit -n ${MANY_FILES} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`, 'bench', ...cmd]
 }

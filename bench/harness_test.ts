@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { startBroker, type TestBroker } from '../test/helpers/broker.ts'
 import { runIdleConnections } from './rows/idle_connections.ts'
 import { runLatency } from './rows/latency.ts'
+import { runMqttIdle, runMqttThroughput, runMqttToAmqp } from './rows/mqtt.ts'
 import type { RowContext } from './rows/row.ts'
 import { runThroughput } from './rows/throughput.ts'
 
@@ -12,7 +13,7 @@ let ctx: RowContext
 
 beforeAll(async () => {
   broker = await startBroker({ logLevel: 'warn' })
-  const handle = { name: 'Warren', host: '127.0.0.1', port: broker.amqpPort, pid: process.pid, version: 'test', stop: async () => {} }
+  const handle = { name: 'Warren', host: '127.0.0.1', port: broker.amqpPort, mqttPort: broker.mqttPort, pid: process.pid, version: 'test', stop: async () => {} }
   ctx = { broker: handle, scale: 1, timeoutMs: 15000, log: () => {} }
 })
 
@@ -54,4 +55,35 @@ test('latency at a fixed rate reports percentiles', async () => {
 test('idle connections open and close', async () => {
   const r = await runIdleConnections(ctx, { connections: 20, concurrency: 10, settleMs: 10 })
   expect(Number.isFinite(r.deltaMB)).toBe(true)
+})
+
+const mqtt = { bodySize: 16, qos: 0, window: 0, subscribers: 1, subscriberProcesses: 1, warmup: 200, count: 2000 } as const
+
+test('MQTT QoS 0 counts every delivery', async () => {
+  const r = await runMqttThroughput(ctx, mqtt)
+  expect(r.measured).toBe(2000)
+  expect(r.received).toBe(2200)
+  expect(r.rate).toBeGreaterThan(0)
+})
+
+test('MQTT QoS 1 with a small publisher window, 1 KiB, every delivery acked', async () => {
+  const r = await runMqttThroughput(ctx, { ...mqtt, qos: 1, window: 16, bodySize: 1024 })
+  expect(r.measured).toBe(2000)
+})
+
+test('MQTT fan-out sums deliveries over subscribers in two processes', async () => {
+  const r = await runMqttThroughput(ctx, { ...mqtt, subscribers: 5, subscriberProcesses: 2, warmup: 20, count: 300 })
+  expect(r.measured).toBe(1500)
+  expect(r.received).toBe(1600)
+})
+
+test('MQTT publishes reach an AMQP queue bound to amq.topic', async () => {
+  const r = await runMqttToAmqp(ctx, { bodySize: 16, warmup: 200, count: 2000 })
+  expect(r.measured).toBe(2000)
+})
+
+test('idle MQTT connections open in two processes and close', async () => {
+  const r = await runMqttIdle(ctx, { connections: 30, processes: 2, concurrency: 10, keepalive: 0, settleMs: 10 })
+  expect(r.connections).toBe(30)
+  expect(Number.isFinite(r.perConnectionKiB)).toBe(true)
 })

@@ -1,15 +1,19 @@
 /**
  * Benchmark runner: starts each broker in turn, runs the same rows against it with the raw AMQP
- * load generators in bench/roles/, and prints one markdown table with both side by side.
+ * and MQTT load generators in bench/roles/, and prints markdown tables with Warren beside each
+ * row's peer: RabbitMQ for the AMQP rows, Mosquitto for the MQTT rows.
  *
- *   bun bench/run.ts [--target warren|rabbitmq|both] [--rows id,id] [--scale 0.1]
+ *   bun bench/run.ts [--target warren|rabbitmq|mosquitto|both] [--rows id,id] [--scale 0.1]
  *                    [--repeat 3] [--timeout SECONDS] [--profile] [--json PATH]
  *   bun bench/run.ts --render PATH   re-print the table of a saved results file
  *
- * Each repeatable row runs `--repeat` times on the same broker and the table shows the median:
- * on a 2-core machine shared by broker and clients single runs vary by tens of percent.
+ * `both` (the default) runs Warren on every row and each peer on the rows it is compared on; a
+ * peer with no selected row is not started. Each repeatable row runs `--repeat` times and the
+ * table shows the median: on a 2-core machine shared by broker and clients single runs vary by
+ * tens of percent. Rows marked freshBroker get a new broker for every repeat.
  *
- * Row ids: see bench/rows/mod.ts. RabbitMQ comes from bench/peers/rabbitmq.sh (Debian package).
+ * Row ids: see bench/rows/mod.ts. RabbitMQ comes from bench/peers/rabbitmq.sh, Mosquitto from
+ * bench/peers/mosquitto.sh (Debian packages).
  * Never part of the test suite: numbers depend on the machine and nothing here asserts on them.
  *
  * @module
@@ -20,12 +24,13 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { machineInfo } from './machine.ts'
 import type { BrokerHandle } from './peers/broker.ts'
+import { startMosquitto } from './peers/mosquitto.ts'
 import { startRabbitMQ } from './peers/rabbitmq.ts'
 import { startWarren } from './peers/warren.ts'
 import { medianOf } from './stats.ts'
 import { ROWS } from './rows/mod.ts'
-import type { RowDef } from './rows/row.ts'
-import { type Results, type RowOutcome, type TargetName, renderTable } from './table.ts'
+import { type RowDef, peerOf } from './rows/row.ts'
+import { type Results, type RowOutcome, type Side, TARGETS, type TargetName, renderTable } from './table.ts'
 
 const ROOT = new URL('../', import.meta.url).pathname
 const TMP = join(ROOT, '.bench-tmp')
@@ -45,7 +50,7 @@ const { values: opts } = parseArgs({
 })
 
 if (opts.help) {
-  console.log(`usage: bun bench/run.ts [--target warren|rabbitmq|both] [--rows ${ROWS.map((r) => r.id).join(',')}] [--scale N] [--repeat N] [--timeout S] [--profile] [--json PATH] | --render PATH`)
+  console.log(`usage: bun bench/run.ts [--target warren|rabbitmq|mosquitto|both] [--rows ${ROWS.map((r) => r.id).join(',')}] [--scale N] [--repeat N] [--timeout S] [--profile] [--json PATH] | --render PATH`)
   process.exit(0)
 }
 
@@ -55,11 +60,14 @@ if (opts.render) {
   process.exit(0)
 }
 
-const targets: TargetName[] = opts.target === 'both' ? ['warren', 'rabbitmq'] : [opts.target as TargetName]
-for (const t of targets) if (t !== 'warren' && t !== 'rabbitmq') throw new Error(`Unknown target "${t}": expected warren, rabbitmq or both`)
+const asked: TargetName[] = opts.target === 'both' ? [...TARGETS] : [opts.target as TargetName]
+for (const t of asked) if (!TARGETS.includes(t)) throw new Error(`Unknown target "${t}": expected ${TARGETS.join(', ')} or both`)
 const wanted = opts.rows ? new Set(opts.rows.split(',').map((s) => s.trim())) : null
 for (const id of wanted ?? []) if (!ROWS.some((r) => r.id === id)) throw new Error(`Unknown row "${id}": expected one of ${ROWS.map((r) => r.id).join(', ')}`)
 const rows: RowDef[] = ROWS.filter((r) => !wanted || wanted.has(r.id))
+/** The rows a broker runs: Warren all of them, a peer those it is compared on and can run. */
+const rowsOf = (t: TargetName): RowDef[] => rows.filter((r) => t === 'warren' || (peerOf(r) === t && !r.warrenOnly))
+const targets = asked.filter((t) => rowsOf(t).length > 0)
 const scale = Number(opts.scale)
 if (!(scale > 0)) throw new Error(`--scale must be a positive number, got "${opts.scale}"`)
 const timeoutMs = Number(opts.timeout) * 1000
@@ -79,16 +87,21 @@ process.on('SIGINT', () => {
 })
 
 const started = new Date()
+const start = (target: TargetName, row: RowDef): Promise<BrokerHandle> => {
+  if (target === 'warren') return startWarren(opts.profile ? { profileDir: join(TMP, 'prof', row.id) } : {})
+  return target === 'rabbitmq' ? startRabbitMQ() : startMosquitto()
+}
+
 for (const target of targets) {
   log(`== ${target}`)
-  const side: NonNullable<Results['warren']> = { rows: {} }
+  const side: Side = { rows: {} }
   results[target] = side
-  for (const row of rows) {
+  for (const row of rowsOf(target)) {
     // A fresh broker per row: background work left by a previous row (queue deletion, message
     // store compaction, GC) must not land in this row's figures, and the RSS row needs a clean
     // baseline anyway.
     try {
-      current = target === 'warren' ? await startWarren(opts.profile ? { profileDir: join(TMP, 'prof', row.id) } : {}) : await startRabbitMQ()
+      current = await start(target, row)
     } catch (e) {
       const message = (e as Error).message
       log(`  ${target} did not start: ${message}`)
@@ -106,6 +119,11 @@ for (const target of targets) {
     const runs: Record<string, number>[] = []
     try {
       for (let i = 0; i < (row.repeatable ? repeat : 1); i++) {
+        if (i > 0 && row.freshBroker) {
+          await current.stop()
+          current = null
+          current = await start(target, row)
+        }
         runs.push(await row.run({ broker: current, scale, timeoutMs, log }))
         if (repeat > 1 && row.repeatable) log(`    run ${i + 1}: ${JSON.stringify(roundAll(runs[i]!))}`)
       }
@@ -113,7 +131,7 @@ for (const target of targets) {
     } catch (e) {
       outcome = { ok: false, error: (e as Error).message, runs }
     } finally {
-      await current.stop()
+      await current?.stop()
       current = null
     }
     side.rows[row.id] = outcome

@@ -1,50 +1,64 @@
 /**
- * Renders both brokers' results side by side as the markdown table used in BENCHMARKS.md.
+ * Renders Warren's results beside each row's peer (RabbitMQ for AMQP rows, Mosquitto for MQTT
+ * rows) as the markdown tables used in BENCHMARKS.md: one table per peer.
  *
  * @module
  */
 
-import type { RowDef } from './rows/row.ts'
+import { PEER_LABEL, type PeerName, type RowDef, peerOf } from './rows/row.ts'
 import { formatNumber } from './stats.ts'
 
-export type TargetName = 'warren' | 'rabbitmq'
+export type TargetName = 'warren' | PeerName
+
+export const TARGETS: readonly TargetName[] = ['warren', 'rabbitmq', 'mosquitto']
 
 /** What one row produced on one broker: `values` are the medians of `runs`. */
 export type RowOutcome =
   | { ok: true; values: Record<string, number>; runs?: Record<string, number>[] }
   | { ok: false; error: string; runs?: Record<string, number>[] }
 
-/** Per broker: row id -> outcome. A broker missing here was not run; `down` means it never started. */
-export interface Results {
-  warren?: { down?: string; rows: Record<string, RowOutcome> }
-  rabbitmq?: { down?: string; rows: Record<string, RowOutcome> }
+/** One broker's results: row id -> outcome. `down` means it never started. */
+export interface Side {
+  down?: string
+  rows: Record<string, RowOutcome>
 }
 
+/** Per broker; a broker missing here was not run. */
+export type Results = Partial<Record<TargetName, Side>>
+
 export function renderTable(rows: readonly RowDef[], results: Results): string {
-  const lines = ['| Metric | Warren | RabbitMQ | Warren / RabbitMQ | Goal | Met |', '| --- | ---: | ---: | ---: | --- | --- |']
+  const peers: PeerName[] = []
+  for (const row of rows) if (!peers.includes(peerOf(row))) peers.push(peerOf(row))
+  return peers.map((p) => renderPeer(p, rows.filter((r) => peerOf(r) === p), results)).join('\n\n')
+}
+
+function renderPeer(peer: PeerName, rows: readonly RowDef[], results: Results): string {
+  const name = PEER_LABEL[peer]
+  const lines = [`| Metric | Warren | ${name} | Warren / ${name} | Goal | Met |`, '| --- | ---: | ---: | ---: | --- | --- |']
   for (const row of rows) {
     for (const m of row.metrics) {
       const w = value(results.warren, row.id, m.key)
-      const r = value(results.rabbitmq, row.id, m.key)
+      const r = row.warrenOnly ? 'n/a' : value(results[peer], row.id, m.key)
       const ratio = typeof w === 'number' && typeof r === 'number' && r > 0 ? `${(w / r).toFixed(2)}x` : '–'
-      // Every goal is relative to RabbitMQ, so without both figures there is nothing to judge.
+      // A relative goal needs both figures; an absolute one only Warren's.
       const wValues = results.warren?.rows[row.id]
-      const met = typeof w === 'number' && typeof r === 'number' && wValues?.ok ? (m.target.met(w, r, wValues.values) ? 'yes' : 'no') : '–'
+      const judged = typeof w === 'number' && wValues?.ok && m.target.met && (typeof r === 'number' || m.target.absolute)
+      const met = judged ? (m.target.met!(w, typeof r === 'number' ? r : Number.NaN, wValues.values) ? 'yes' : 'no') : '–'
       const wNote = typeof w === 'number' ? noteOf(m, results.warren, row.id) : ''
-      const rNote = typeof r === 'number' ? noteOf(m, results.rabbitmq, row.id) : ''
+      const rNote = typeof r === 'number' ? noteOf(m, results[peer], row.id) : ''
       lines.push(`| ${m.label} | ${cell(w, m.unit)}${wNote} | ${cell(r, m.unit)}${rNote} | ${ratio} | ${m.target.text} | ${met} |`)
     }
   }
   return lines.join('\n')
 }
 
-function noteOf(m: RowDef['metrics'][number], side: Results['warren'], rowId: string): string {
+function noteOf(m: RowDef['metrics'][number], side: Side | undefined, rowId: string): string {
   const o = side?.rows[rowId]
   const text = o?.ok && m.note ? m.note(o.values) : undefined
   return text ? ` (${text})` : ''
 }
 
-function value(side: Results['warren'], rowId: string, key: string): number | string | undefined {
+function value(side: Side | undefined, rowId: string, key: string): number | string | undefined {
   if (!side) return undefined
   if (side.down !== undefined) return 'not yet runnable'
   const o = side.rows[rowId]

@@ -44,3 +44,29 @@ test('shows a row note and lets a goal look at the other figures', () => {
   })
   expect(md.split('\n')[2]).toBe('| P | 200 msg/s (0 MB to disk) | 100 msg/s (5 MB to disk) | 2.00x | on disk | no |')
 })
+
+test('MQTT rows get a Mosquitto table: n/a for a Warren-only row, an absolute goal judged alone', () => {
+  const mq: RowDef[] = [
+    { id: 'q0', peer: 'mosquitto', repeatable: true, metrics: [{ key: 'rate', label: 'Q0', unit: 'msg/s', better: 'higher', target: atLeast(1, 'mosquitto') }], run: async () => ({}) },
+    {
+      id: 'idle',
+      peer: 'mosquitto',
+      repeatable: true,
+      metrics: [{ key: 'kib', label: 'Idle', unit: 'KiB', better: 'lower', target: { text: '< 10 KiB', absolute: true, met: (w) => w < 10 } }],
+      run: async () => ({}),
+    },
+    { id: 'x', peer: 'mosquitto', warrenOnly: true, repeatable: true, metrics: [{ key: 'rate', label: 'X', unit: 'msg/s', better: 'higher', target: { text: 'none' } }], run: async () => ({}) },
+  ]
+  const md = renderTable([...rows, ...mq], {
+    warren: { rows: { a: { ok: true, values: { rate: 300 } }, q0: { ok: true, values: { rate: 50 } }, idle: { ok: true, values: { kib: 4 } }, x: { ok: true, values: { rate: 7 } } } },
+    rabbitmq: { rows: { a: { ok: true, values: { rate: 100 } } } },
+    mosquitto: { down: 'not installed', rows: {} },
+  })
+  const [amqp, mqtt] = md.split('\n\n')
+  expect(amqp!.split('\n')[0]).toBe('| Metric | Warren | RabbitMQ | Warren / RabbitMQ | Goal | Met |')
+  const lines = mqtt!.split('\n')
+  expect(lines[0]).toBe('| Metric | Warren | Mosquitto | Warren / Mosquitto | Goal | Met |')
+  expect(lines[2]).toBe('| Q0 | 50.0 msg/s | not yet runnable | – | >= Mosquitto | – |')
+  expect(lines[3]).toBe('| Idle | 4.00 KiB | not yet runnable | – | < 10 KiB | yes |')
+  expect(lines[4]).toBe('| X | 7.00 msg/s | n/a | – | none | – |')
+})

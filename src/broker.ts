@@ -11,6 +11,7 @@ import {
   type Connection,
   type ConnectInfo,
   type KeyValueStore,
+  type Management,
 } from './api.ts'
 import { PermissionStore } from './auth/permissions.ts'
 import { checkPassword, UserStore } from './auth/users.ts'
@@ -18,6 +19,7 @@ import { CoreConnection } from './core/connection.ts'
 import { DirectReply } from './core/direct_reply.ts'
 import { brokerError } from './core/errors.ts'
 import { MemoryAlarm } from './core/memory_alarm.ts'
+import { CoreManagement } from './core/management/mod.ts'
 import { FlushScheduler } from './core/scheduler.ts'
 import { Vhost } from './core/vhost.ts'
 import { MemoryKeyValueStore } from './store/memory_key_value.ts'
@@ -76,11 +78,23 @@ class CoreBroker implements WarrenBroker {
   #keyValues = new Map<string, KeyValueStore>()
   #nextConnection = 1
   #stopped = false
+  readonly management: Management
 
   constructor(opts: BrokerOptions) {
     this.#opts = opts
     this.maxMessageSize = opts.maxMessageSize
     this.#alarm = new MemoryAlarm(opts.memoryHighWatermark)
+    this.management = new CoreManagement({
+      vhosts: this.#vhosts,
+      connections: this.#connections,
+      users: this.users,
+      permissions: this.permissions,
+      alarm: this.#alarm,
+      memoryLimit: Math.max(0, opts.memoryHighWatermark),
+      directReply: this.#directReply,
+      addVhost: (name) => this.addVhost(name),
+      removeVhost: (name) => this.#removeVhost(name),
+    })
     this.addVhost(DEFAULT_VHOST)
     const { username, password } = opts.defaultUser
     this.users.add(username, password, ['administrator'])
@@ -156,6 +170,17 @@ class CoreBroker implements WarrenBroker {
     const flushes: Promise<void>[] = []
     for (const vhost of this.#vhosts.values()) for (const q of vhost.queues.values()) flushes.push(q.stop())
     await Promise.all(flushes)
+  }
+
+  /** RabbitMQ (rabbit_vhost:delete/2): connections are closed first, then everything in it goes. */
+  #removeVhost(name: string): void {
+    const vhost = this.#vhosts.get(name)
+    if (vhost === undefined) return
+    const error = new BrokerError('connection-forced', `vhost '${name}' is deleted`, { scope: 'connection' })
+    for (const connection of [...this.#connections]) if (connection.vhost === name) connection.forceClose(error)
+    for (const q of [...vhost.queues.values()]) vhost.removeQueue(q)
+    this.#vhosts.delete(name)
+    this.permissions.deleteVhost(name)
   }
 
   #keyValue(namespace: string): KeyValueStore {

@@ -64,6 +64,25 @@ export const configSchema = z
     mqttMaxKeepAlive: z.number().int().min(0).max(65535).default(0),
     /** Topic aliases an MQTT 5 client may use towards the server (and the server's own cap the other way). */
     mqttTopicAliasMaximum: z.number().int().min(0).max(65535).default(64),
+    /**
+     * Origins a browser page may call the HTTP API from (CORS). "*" allows any origin without
+     * credentials; empty (the default) sends no CORS headers.
+     */
+    httpCorsOrigins: z.array(z.string().min(1)).default([]),
+    /** Largest HTTP request body, bytes (413 above). Default: maxMessageSize as base64 JSON. */
+    httpMaxBodySize: z.number().int().min(1).optional(),
+    /** Seconds a login token (POST /api/login) lives after its last use. */
+    httpTokenTtl: z.number().int().min(1).max(30 * 86400).default(3600),
+    /** Interval of the ": ping" comment on every Server-Sent Events response, ms. */
+    sseHeartbeatMs: z.number().int().min(10).max(3_600_000).default(15_000),
+    /** How long an EventSource waits before reconnecting (the `retry:` the server announces), ms. */
+    sseRetryMs: z.number().int().min(0).max(3_600_000).default(1000),
+    /** Unconfirmed deliveries per SSE queue stream when its URL sets no `prefetch`. */
+    ssePrefetch: z.number().int().min(1).max(65535).default(256),
+    /** Messages a live SSE subscription queue holds for a slow client; the oldest are dropped beyond it. */
+    sseLiveQueueLimit: z.number().int().min(1).default(10_000),
+    /** How long an SSE queue stream's unconfirmed messages wait for a reconnect before requeueing, ms. */
+    sseResumeTimeoutMs: z.number().int().min(0).max(86_400_000).default(30_000),
     /** The levels of src/log.ts. */
     logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   })
@@ -126,6 +145,14 @@ const EXPECTED: Partial<Record<Field, string>> = {
   mqttSessionQueueLimit: 'expected a positive integer',
   mqttMaxKeepAlive: 'expected a number of seconds from 0 to 65535',
   mqttTopicAliasMaximum: 'expected an integer from 0 to 65535',
+  httpCorsOrigins: 'expected a list of origins such as "https://app.example.com", or "*"',
+  httpMaxBodySize: 'expected a positive number of bytes',
+  httpTokenTtl: 'expected a number of seconds from 1 to 2592000',
+  sseHeartbeatMs: 'expected a number of milliseconds from 10 to 3600000',
+  sseRetryMs: 'expected a number of milliseconds from 0 to 3600000',
+  ssePrefetch: 'expected an integer from 1 to 65535',
+  sseLiveQueueLimit: 'expected a positive integer',
+  sseResumeTimeoutMs: 'expected a number of milliseconds from 0 to 86400000',
 }
 
 export const usage = `Usage: warren [options]

@@ -78,7 +78,7 @@ async function main(argv: string[]): Promise<void> {
     return stop()
   }
   console.log(
-    `Warren ${version} ready: amqp ${config.host}:${server.ports.amqp}, mqtt ${config.host}:${server.ports.mqtt} (data ${config.dataDir}, runtime ${runtimeName})`,
+    `Warren ${version} ready: amqp ${config.host}:${server.ports.amqp}, mqtt ${config.host}:${server.ports.mqtt}, http ${config.host}:${server.ports.http} (data ${config.dataDir}, runtime ${runtimeName})`,
   )
 }
 

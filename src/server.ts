@@ -5,7 +5,8 @@
  * @module
  */
 import { mkdir } from 'node:fs/promises'
-import { listenAmqp } from '../protocols/amqp/mod.ts'
+import { handleAmqpSocket, listenAmqp } from '../protocols/amqp/mod.ts'
+import { listenHttp, type HttpListener } from '../protocols/http/mod.ts'
 import { createMqttAdapter } from '../protocols/mqtt/mod.ts'
 import { createBroker, type WarrenBroker } from './broker.ts'
 import type { Config } from './config.ts'
@@ -16,8 +17,8 @@ const SHUTDOWN_REASON = "broker forced connection closure with reason 'shutdown'
 
 export interface RunningServer {
   broker: WarrenBroker
-  /** Actual bound ports (http comes in a later issue). */
-  ports: { amqp: number; mqtt: number }
+  /** Actual bound ports. */
+  ports: { amqp: number; mqtt: number; http: number }
   /**
    * Forced-closes every connection (AMQP clients get connection.close 320, MQTT 5 clients
    * DISCONNECT 0x8B), closes listeners, flushes.
@@ -49,18 +50,39 @@ export async function startServer(config: Config): Promise<RunningServer> {
     maxKeepAlive: config.mqttMaxKeepAlive,
     topicAliasMaximum: config.mqttTopicAliasMaximum,
   })
+  const amqpOptions = { frameMax: config.frameMax, channelMax: config.channelMax, heartbeat: config.heartbeat }
   const listeners: Listener[] = []
+  let http: HttpListener | undefined
   try {
-    listeners.push(
-      await listenAmqp(broker, {
-        host: config.host,
-        port: config.amqpPort,
-        frameMax: config.frameMax,
-        channelMax: config.channelMax,
-        heartbeat: config.heartbeat,
-      }),
-    )
+    listeners.push(await listenAmqp(broker, { host: config.host, port: config.amqpPort, ...amqpOptions }))
     listeners.push(await mqtt.listen({ host: config.host, port: config.mqttPort }))
+    http = await listenHttp(
+      {
+        broker,
+        // The adapters never import each other: WebSocket transports reach them through here.
+        mqttSocket: mqtt.handleSocket,
+        amqpSocket: (socket) => handleAmqpSocket(broker, socket, amqpOptions),
+        corsOrigins: config.httpCorsOrigins,
+        maxBodySize: config.httpMaxBodySize,
+        tokenTtlSeconds: config.httpTokenTtl,
+        messaging: {
+          // HTTP topics meet MQTT topics on the same exchange.
+          topicExchange: config.mqttExchange,
+          heartbeatMs: config.sseHeartbeatMs,
+          retryMs: config.sseRetryMs,
+          prefetch: config.ssePrefetch,
+          liveQueueLimit: config.sseLiveQueueLimit,
+          resumeTimeoutMs: config.sseResumeTimeoutMs,
+        },
+      },
+      {
+        host: config.host,
+        port: config.httpPort,
+        // One MQTT packet, or one batch of AMQP frames carrying the largest message.
+        maxWebSocketMessage: Math.max(config.mqttMaxPacketSize, config.maxMessageSize) + 1024 * 1024,
+      },
+    )
+    listeners.push(http)
   } catch (error) {
     // A port already in use must not leave a half-started broker behind.
     await Promise.all(listeners.map((l) => l.close()))
@@ -69,6 +91,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     throw error
   }
   const [amqp, mqttListener] = listeners as [Listener, Listener]
+  const httpListener = http
 
   let stopping: Promise<void> | undefined
   const stop = async (): Promise<void> => {
@@ -76,10 +99,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
     await Promise.all(listeners.map((l) => l.close()))
     mqtt.stop()
     await broker.shutdown(SHUTDOWN_REASON)
+    // HTTP streams whose handlers did not end on shutdown must not outlive the broker.
+    httpListener.closeConnections()
   }
   return {
     broker,
-    ports: { amqp: amqp.port, mqtt: mqttListener.port },
+    ports: { amqp: amqp.port, mqtt: mqttListener.port, http: httpListener.port },
     stop: () => (stopping ??= stop()),
   }
 }

@@ -10,12 +10,30 @@ export interface BrokerHandle {
   /** Column name in the table. */
   readonly name: string
   readonly host: string
+  /** The AMQP port (0 for a broker without AMQP, such as Mosquitto). */
   readonly port: number
+  /** The MQTT port, for brokers that speak MQTT. */
+  readonly mqttPort?: number
   /** The process whose RSS is measured (Warren's bun process, RabbitMQ's beam.smp). */
   readonly pid: number
   readonly version: string
   stop(): Promise<void>
 }
+
+/**
+ * MQTT settings both brokers get (BENCH_MQTT_INFLIGHT overrides the in-flight window for both), so that neither QoS 1 nor a fast publisher is limited by a
+ * default the other broker does not have (see BENCHMARKS.md, "MQTT").
+ */
+export const MQTT_SETTINGS = {
+  /**
+   * QoS 1 deliveries in flight per subscriber: Mosquitto max_inflight_messages (default 20),
+   * Warren mqttReceiveMaximum (default 256). Both get Warren's default; Mosquitto did no better
+   * with 20, 100 or 1000 (BENCHMARKS.md).
+   */
+  inflight: Number(process.env.BENCH_MQTT_INFLIGHT ?? 256),
+  /** Queued messages per subscriber: Mosquitto max_queued_messages 0 = no limit (default 1000), Warren mqttSessionQueueLimit (default 10,000). */
+  warrenSessionQueueLimit: 100_000_000,
+} as const
 
 /** VmRSS of `pid` in bytes, from /proc/<pid>/status. */
 export function rssBytes(pid: number): number {

@@ -1,14 +1,17 @@
 /**
  * Starts Warren as its own process (`bun src/main.ts`, every port 0, a temp data dir) and reads
- * the AMQP port from its startup line (`… amqp 127.0.0.1:PORT …`).
+ * the AMQP and MQTT ports from its startup line (`… amqp 127.0.0.1:PORT, mqtt 127.0.0.1:PORT …`).
+ * The open-file limit is raised for the 10,000-connection row, and the MQTT in-flight window and
+ * session queue limit are set as for Mosquitto (MQTT_SETTINGS, through a `--config` file).
  *
  * @module
  */
 
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { BrokerHandle } from './broker.ts'
+import { withManyFiles } from '../child.ts'
+import { type BrokerHandle, MQTT_SETTINGS } from './broker.ts'
 
 const ROOT = new URL('../../', import.meta.url).pathname
 
@@ -25,7 +28,11 @@ export async function startWarren(opts: WarrenOptions = {}): Promise<BrokerHandl
   const dataDir = mkdtempSync(join(tmpdir(), 'warren-bench-'))
   const prof = opts.profileDir ? ['--cpu-prof', '--cpu-prof-md', `--cpu-prof-dir=${opts.profileDir}`] : []
   if (opts.profileDir) mkdirSync(opts.profileDir, { recursive: true })
-  const cmd = [process.execPath, ...prof, join(ROOT, 'src/main.ts'), '--amqp-port', '0', '--mqtt-port', '0', '--http-port', '0', '--host', '127.0.0.1', '--data-dir', dataDir]
+  const configFile = `${dataDir}.json`
+  writeFileSync(configFile, JSON.stringify({ mqttReceiveMaximum: MQTT_SETTINGS.inflight, mqttSessionQueueLimit: MQTT_SETTINGS.warrenSessionQueueLimit }))
+  const argv = ['--amqp-port', '0', '--mqtt-port', '0', '--http-port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--config', configFile]
+  // `exec` in the wrapper keeps the pid, so RSS and CPU are still read from the broker itself.
+  const cmd = withManyFiles([process.execPath, ...prof, join(ROOT, 'src/main.ts'), ...argv])
   // Warnings only, as bench/peers/rabbitmq.sh configures RabbitMQ: per-connection info lines are
   // not what we measure.
   const env = { ...process.env, WARREN_LOG_LEVEL: process.env.WARREN_LOG_LEVEL ?? 'warn' }
@@ -35,8 +42,8 @@ export async function startWarren(opts: WarrenOptions = {}): Promise<BrokerHandl
   const log = createWriteStream(logPath)
 
   const timeout = opts.timeout ?? 20000
-  let found: ((port: { host: string; port: number }) => void) | null = null
-  const ready = new Promise<{ host: string; port: number }>((resolve) => (found = resolve))
+  let found: ((ports: { host: string; port: number; mqttPort: number }) => void) | null = null
+  const ready = new Promise<{ host: string; port: number; mqttPort: number }>((resolve) => (found = resolve))
   // Keep draining both pipes for the broker's whole life so a chatty log never blocks it.
   const pump = async (stream: ReadableStream<Uint8Array>): Promise<void> => {
     const decoder = new TextDecoder()
@@ -45,9 +52,10 @@ export async function startWarren(opts: WarrenOptions = {}): Promise<BrokerHandl
       log.write(chunk)
       if (!found) continue
       pending += decoder.decode(chunk, { stream: true })
-      const m = /\bamqp ([\d.]+):(\d+)/.exec(pending)
-      if (m) {
-        found({ host: m[1]!, port: Number(m[2]) })
+      const m = /\bamqp ([\d.]+):(\d+)(?=\D)/.exec(pending)
+      const mq = /\bmqtt [\d.]+:(\d+)(?=\D)/.exec(pending)
+      if (m && mq) {
+        found({ host: m[1]!, port: Number(m[2]), mqttPort: Number(mq[1]) })
         found = null
         pending = ''
       } else if (pending.length > 65536) pending = pending.slice(-1024)
@@ -60,7 +68,7 @@ export async function startWarren(opts: WarrenOptions = {}): Promise<BrokerHandl
   const outcome = await Promise.race([
     ready,
     proc.exited.then((code) => new Error(`Warren exited with code ${code} during startup; see ${logPath}`)),
-    new Promise<Error>((resolve) => (timer = setTimeout(() => resolve(new Error(`Warren printed no "amqp HOST:PORT" line within ${timeout} ms; see ${logPath}`)), timeout))),
+    new Promise<Error>((resolve) => (timer = setTimeout(() => resolve(new Error(`Warren printed no "amqp HOST:PORT, mqtt HOST:PORT" line within ${timeout} ms; see ${logPath}`)), timeout))),
   ])
   clearTimeout(timer)
   const cleanup = async (): Promise<void> => {
@@ -75,6 +83,7 @@ export async function startWarren(opts: WarrenOptions = {}): Promise<BrokerHandl
     }
     log.end()
     rmSync(dataDir, { recursive: true, force: true })
+    rmSync(configFile, { force: true })
   }
   if (outcome instanceof Error) {
     await cleanup()
@@ -85,6 +94,7 @@ export async function startWarren(opts: WarrenOptions = {}): Promise<BrokerHandl
     name: 'Warren',
     host: outcome.host,
     port: outcome.port,
+    mqttPort: outcome.mqttPort,
     pid: proc.pid,
     version: `warren ${pkg.version} on bun ${Bun.version}`,
     stop: cleanup,

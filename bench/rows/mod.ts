@@ -1,5 +1,6 @@
 /**
- * The rows of BENCHMARKS.md, in run order, with the issue's goal for each.
+ * The rows of BENCHMARKS.md, in run order, with the issue's goal for each: the AMQP rows beside
+ * RabbitMQ, then the MQTT rows of issue 3 beside Mosquitto.
  *
  * bench/run.ts starts a fresh broker for every row, so rows cannot disturb each other.
  *
@@ -8,6 +9,7 @@
 
 import { runIdleConnections } from './idle_connections.ts'
 import { runLatency } from './latency.ts'
+import { type MqttThroughputSpec, runMqttIdle, runMqttThroughput, runMqttToAmqp } from './mqtt.ts'
 import { type Metric, type RowDef, atLeast, atMostRabbit } from './row.ts'
 import { type ThroughputSpec, runThroughput } from './throughput.ts'
 
@@ -25,11 +27,25 @@ function throughputRow(id: string, label: string, spec: ThroughputSpec, factor =
 
 /** A throughput goal that also requires the broker to have written to storage during the run. */
 function persisted(goal: Metric['target']): Metric['target'] {
-  return { text: `${goal.text}, written to disk`, met: (w, r, v) => goal.met(w, r, v) && (v.writtenMB ?? 0) > 0 }
+  return { text: `${goal.text}, written to disk`, met: (w, r, v) => (goal.met?.(w, r, v) ?? true) && (v.writtenMB ?? 0) > 0 }
+}
+
+function mqttRow(id: string, label: string, spec: MqttThroughputSpec, unit = 'msg/s'): RowDef {
+  return {
+    id,
+    peer: 'mosquitto',
+    metrics: [{ key: 'rate', label, unit, better: 'higher', target: atLeast(1, 'mosquitto') }],
+    repeatable: true,
+    run: (ctx) => runMqttThroughput(ctx, spec),
+  }
 }
 
 const transient = { noAck: true, prefetch: 0, persistent: false, confirmWindow: 0, queues: 1 }
 const manual = { ...transient, noAck: false, prefetch: 100 }
+const mqttQos0 = { qos: 0, window: 0, subscribers: 1, subscriberProcesses: 1 } as const
+/** The QoS 1 publisher's window of unacknowledged PUBLISHes (as the AMQP confirm window). */
+const MQTT_WINDOW = 1000
+const mqttQos1 = { qos: 1, window: MQTT_WINDOW, subscribers: 1, subscriberProcesses: 1 } as const
 
 export const ROWS: readonly RowDef[] = [
   {
@@ -67,5 +83,51 @@ export const ROWS: readonly RowDef[] = [
     ],
     repeatable: true,
     run: (ctx) => runLatency(ctx, { rate: 1000, seconds: 10, warmupSeconds: 1, bodySize: 16 }),
+  },
+  // MQTT (issue 3): one publisher process, subscriber processes apart, raw MQTT 3.1.1.
+  {
+    id: 'mqtt-idle',
+    peer: 'mosquitto',
+    metrics: [
+      {
+        key: 'perConnectionKiB',
+        label: 'RSS per idle MQTT connection, 10,000 connections (minus idle broker)',
+        unit: 'KiB',
+        better: 'lower',
+        target: { text: '< 10 KiB', absolute: true, met: (w) => w < 10 },
+        note: (v) => `${Math.round(v.deltaMB ?? 0)} MB in all`,
+      },
+    ],
+    repeatable: true,
+    freshBroker: true,
+    run: (ctx) => runMqttIdle(ctx, { connections: 10_000, processes: 2, concurrency: 100, keepalive: 0, settleMs: 2000 }),
+  },
+  mqttRow('mqtt-q0-16', 'MQTT QoS 0, 16 B, 1 -> 1', { ...mqttQos0, bodySize: 16, warmup: 100_000, count: 1_000_000 }),
+  mqttRow('mqtt-q0-1k', 'MQTT QoS 0, 1 KiB, 1 -> 1', { ...mqttQos0, bodySize: 1024, warmup: 50_000, count: 500_000 }),
+  mqttRow('mqtt-q1-16', `MQTT QoS 1, 16 B, 1 -> 1 (window ${MQTT_WINDOW.toLocaleString('en-US')}, PUBACK each)`, {
+    ...mqttQos1,
+    bodySize: 16,
+    warmup: 50_000,
+    count: 500_000,
+  }),
+  mqttRow('mqtt-q1-1k', `MQTT QoS 1, 1 KiB, 1 -> 1 (window ${MQTT_WINDOW.toLocaleString('en-US')}, PUBACK each)`, {
+    ...mqttQos1,
+    bodySize: 1024,
+    warmup: 50_000,
+    count: 500_000,
+  }),
+  mqttRow(
+    'mqtt-fanout',
+    'MQTT QoS 0, 16 B, 1 -> 100 subscribers',
+    { ...mqttQos0, bodySize: 16, subscribers: 100, subscriberProcesses: 2, warmup: 2_000, count: 20_000 },
+    'deliveries/s',
+  ),
+  {
+    id: 'mqtt-amqp',
+    peer: 'mosquitto',
+    warrenOnly: true,
+    metrics: [{ key: 'rate', label: 'MQTT QoS 0 a/b -> amq.topic -> AMQP queue (a.b), 16 B, auto-ack', unit: 'msg/s', better: 'higher', target: { text: 'none set (Warren only)' } }],
+    repeatable: true,
+    run: (ctx) => runMqttToAmqp(ctx, { bodySize: 16, warmup: 100_000, count: 1_000_000 }),
   },
 ]

@@ -15,15 +15,24 @@ export interface RowContext {
   log(message: string): void
 }
 
+/** The broker Warren is compared with on a row. */
+export type PeerName = 'rabbitmq' | 'mosquitto'
+
+export const PEER_LABEL: Record<PeerName, string> = { rabbitmq: 'RabbitMQ', mosquitto: 'Mosquitto' }
+
 export interface Metric {
   key: string
   /** Row label in the table. */
   label: string
   unit: string
   better: 'higher' | 'lower'
-  /** The issue's goal for Warren, in words, and how to check it against both results. */
-  /** `values` are all of Warren's figures for the row, for goals that look beyond the metric. */
-  target: { text: string; met(warren: number, rabbitmq: number, values: Record<string, number>): boolean }
+  /**
+   * The issue's goal for Warren, in words, and how to check it against both results. `values` are
+   * all of Warren's figures for the row, for goals that look beyond the metric. An `absolute`
+   * goal is judged on Warren's figure alone (`peer` is NaN when the peer has none); without `met`
+   * there is no goal to judge.
+   */
+  target: { text: string; absolute?: boolean; met?(warren: number, peer: number, values: Record<string, number>): boolean }
   /** Extra context shown after the figure, from the row's other values (e.g. disk writes). */
   note?(values: Record<string, number>): string | undefined
 }
@@ -31,22 +40,34 @@ export interface Metric {
 export interface RowDef {
   id: string
   metrics: Metric[]
+  /** The broker in the other column (default RabbitMQ): it runs this row too. */
+  peer?: PeerName
+  /** The peer cannot run this row (e.g. Mosquitto has no AMQP): its column shows "n/a". */
+  warrenOnly?: boolean
   /** False when a second run on the same broker would measure something else (RSS baseline). */
   repeatable: boolean
+  /** Repeat on a fresh broker each time (so a repeatable RSS row keeps a clean baseline). */
+  freshBroker?: boolean
   /** Returns every metric key plus any extra figures worth keeping in the JSON results. */
   run(ctx: RowContext): Promise<Record<string, number>>
 }
 
-/** Goal "at least `factor` x RabbitMQ" for a higher-is-better metric. */
-export function atLeast(factor: number): Metric['target'] {
+/** Goal "at least `factor` x the peer" for a higher-is-better metric. */
+export function atLeast(factor: number, peer: PeerName = 'rabbitmq'): Metric['target'] {
+  const name = PEER_LABEL[peer]
   return {
-    text: factor === 1 ? '>= RabbitMQ' : `>= ${factor}x RabbitMQ`,
+    text: factor === 1 ? `>= ${name}` : `>= ${factor}x ${name}`,
     met: (w, r) => w >= factor * r,
   }
 }
 
 /** Goal "no worse than RabbitMQ" for a lower-is-better metric. */
 export const atMostRabbit: Metric['target'] = { text: '<= RabbitMQ', met: (w, r) => w <= r }
+
+/** The peer a row is compared with. */
+export function peerOf(row: RowDef): PeerName {
+  return row.peer ?? 'rabbitmq'
+}
 
 /** A short unique suffix so rows never see each other's queues. */
 export function uniqueName(prefix: string): string {

@@ -1,9 +1,9 @@
 /**
- * One MQTT network connection: framing with the size cap (packet_reader.ts), one mqtt-packet
- * parser (after CONNECT it parses with that CONNECT's protocol level and properties), batched
- * writes (flushed at the end of each incoming chunk or at the core's flush), socket
- * backpressure, the CONNECT timeout and keep alive (1.5 x the client's value [MQTT-3.1.2-22]),
- * and every way a connection ends. The session state lives in session.ts once CONNECT succeeded.
+ * One MQTT network connection: framing with the size cap (packet_reader.ts), decoding with the
+ * protocol level of its CONNECT (packet_parser.ts), batched writes (flushed at the end of each
+ * incoming chunk or at the core's flush), socket backpressure, the CONNECT timeout and keep
+ * alive (1.5 x the client's value [MQTT-3.1.2-24]), and every way a connection ends. The session
+ * state lives in session.ts once CONNECT succeeded.
  *
  * Read path: socket chunk -> PacketReader.push -> one parse per whole packet -> dispatch.
  * Nothing here awaits, and no socket callback throws: a failure closes this connection only.
@@ -128,7 +128,11 @@ export class MqttConnection implements SessionHost, PacketSink, ParseSink {
     } else if (error === 'too-large') {
       this.protocolError(RC.PACKET_TOO_LARGE, `packet of ${this.#reader.refusedSize} bytes is over the maximum packet size ${this.#reader.maxPacketSize}`)
     }
-    this.#guard(() => this.flush())
+    try {
+      this.flush()
+    } catch (failure) {
+      this.#crash(failure)
+    }
   }
 
   /** PacketSink: one whole packet from the reader. */

@@ -1,5 +1,11 @@
 /**
- * Decoding with mqtt-packet. The reader (packet_reader.ts) hands over whole packets only, so a
+ * Decoding: the per-message packets (PUBLISH without v5 properties, PUBACK, PUBREC, PUBREL,
+ * PUBCOMP, PINGREQ) by hand, everything else with mqtt-packet. The hand-written path exists for
+ * throughput: mqtt-packet spends most of its time on its buffer list and debug hooks, and these
+ * packets are almost all of the traffic. It checks the same fixed-header rules; anything
+ * unusual goes to mqtt-packet, which has the final word on errors.
+ *
+ * The reader (packet_reader.ts) hands over whole packets only, so a
  * parser never keeps state from one packet to the next, except its `settings`: after a CONNECT
  * it parses with that CONNECT's protocol level (v5 properties or not). We set `settings` on every
  * call, which lets the connections share one parser instead of keeping one each: a parser with
@@ -52,11 +58,79 @@ function sharedParser(): SharedParser {
   return p
 }
 
+const ACK_CMD = { 0x40: 'puback', 0x50: 'pubrec', 0x62: 'pubrel', 0x70: 'pubcomp' } as const
+
+/**
+ * The hand-written path: a whole packet of a connected client, or undefined to let mqtt-packet
+ * decide (v5 properties, reason codes, anything malformed). The objects have mqtt-packet's shape.
+ */
+export function decodeFast(bytes: Uint8Array, version: 3 | 4 | 5): Packet | undefined {
+  const first = bytes[0]!
+  const type = first >> 4
+  // Fixed header: 1 type byte + 1..4 length bytes.
+  let at = 1
+  let remaining = 0
+  let multiplier = 1
+  for (; at < 5; at++) {
+    const b = bytes[at]!
+    remaining += (b & 0x7f) * multiplier
+    if ((b & 0x80) === 0) break
+    multiplier *= 128
+  }
+  at++
+  if (type === 3) {
+    const qos = (first >> 1) & 3
+    if (qos === 3) return undefined
+    const end = at + remaining
+    const topicLength = (bytes[at]! << 8) | bytes[at + 1]!
+    let pos = at + 2 + topicLength
+    let messageId: number | undefined
+    if (qos > 0) {
+      messageId = (bytes[pos]! << 8) | bytes[pos + 1]!
+      pos += 2
+    }
+    if (version === 5) {
+      // Properties: the fast path takes only an empty property list.
+      if (bytes[pos] !== 0) return undefined
+      pos++
+    }
+    if (pos > end) return undefined
+    const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
+    // Lenient decoding, as mqtt-packet's: handlePublish checks the raw bytes are valid UTF-8.
+    const topic = view.toString('utf8', at + 2, at + 2 + topicLength)
+    return {
+      cmd: 'publish',
+      qos: qos as 0 | 1 | 2,
+      dup: (first & 8) !== 0,
+      retain: (first & 1) !== 0,
+      topic,
+      messageId,
+      payload: view.subarray(pos, end),
+      length: remaining,
+    }
+  }
+  if (remaining === 2 && at + 2 === bytes.length) {
+    const cmd = ACK_CMD[first as keyof typeof ACK_CMD]
+    if (cmd !== undefined) {
+      const packet = { cmd, messageId: (bytes[at]! << 8) | bytes[at + 1]!, length: 2 } as Packet & { reasonCode?: number }
+      if (version === 5) packet.reasonCode = 0
+      return packet
+    }
+    return undefined
+  }
+  if (first === 0xc0 && remaining === 0) return { cmd: 'pingreq' }
+  return undefined
+}
+
 /**
  * Decodes one whole packet; `version` is undefined before CONNECT. Calls `to.packet` or
- * `to.error` exactly once. Hot path: allocates only the Buffer view and what mqtt-packet does.
+ * `to.error` exactly once. Hot path.
  */
 export function parsePacket(bytes: Uint8Array, version: 3 | 4 | 5 | undefined, to: ParseSink): void {
+  if (version !== undefined && bytes.length >= 2) {
+    const fast = decodeFast(bytes, version)
+    if (fast !== undefined) return to.packet(fast)
+  }
   const p = sharedParser()
   p.settings = version === undefined ? SETTINGS.connect : SETTINGS[version]
   target = to

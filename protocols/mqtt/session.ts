@@ -231,7 +231,15 @@ export class MqttSession implements SessionEvents, LiveSession, SubscriptionsHos
     const entry = packetId | (qos << 16)
     confirms.set(confirmId, entry)
     if (qos === 2) (this.#inbound ??= new Map()).set(packetId, false)
-    if (s.publish(message, { confirmId }) === 'unroutable' && confirms.has(confirmId)) confirms.set(confirmId, entry | UNROUTABLE)
+    let result
+    try {
+      result = s.publish(message, { confirmId })
+    } catch (error) {
+      confirms.delete(confirmId)
+      if (qos === 2) this.#inbound!.delete(packetId)
+      throw error
+    }
+    if (result === 'unroutable' && confirms.has(confirmId)) confirms.set(confirmId, entry | UNROUTABLE)
   }
 
   /** A publish the core refused before routing: answer it so the client does not wait. */
@@ -385,17 +393,20 @@ export class MqttSession implements SessionEvents, LiveSession, SubscriptionsHos
     try {
       const message = this.message(will.topic, will.payload, will.qos, will.retain, will.properties, Date.now())
       this.coreSession.publish(message)
-      this.#retainWill(will)
+      retainWill(this.ctx, this.vhost, will)
     } catch (error) {
       reasonFor(error, 'will', this.host.logContext)
     }
   }
 
-  /** A will published after its delay, through a short-lived core connection of the same user. */
+  /**
+   * A will published after its delay, through a short-lived core connection of the same user.
+   * The timer's closure holds only what it needs, not this session.
+   */
   #scheduleWill(will: Will, seconds: number): void {
     const ctx = this.ctx
     const info = { vhost: this.vhost, user: this.user, clientId: this.clientId, remoteAddress: this.host.remoteAddress }
-    const logContext = this.host.logContext
+    const logContext = { ...this.host.logContext }
     const topics = ctx.topics
     const annotations = this.annotations
     ctx.wills.schedule(this.key, seconds, () => {
@@ -410,7 +421,7 @@ export class MqttSession implements SessionEvents, LiveSession, SubscriptionsHos
           annotations: toAnnotations(annotations, will.qos, will.retain, will.properties, Date.now()),
         }
         core.openSession(SILENT).publish(message)
-        this.#retainWill(will)
+        retainWill(ctx, info.vhost, will)
       } catch (error) {
         reasonFor(error, 'delayed will', logContext)
       } finally {
@@ -418,15 +429,10 @@ export class MqttSession implements SessionEvents, LiveSession, SubscriptionsHos
       }
     })
   }
+}
 
-  #retainWill(will: Will): void {
-    if (!will.retain) return
-    this.ctx.retained.set(this.vhost, {
-      topic: will.topic,
-      payload: will.payload,
-      qos: will.qos,
-      properties: will.properties,
-      storedAt: Date.now(),
-    })
-  }
+/** A will with RETAIN becomes the retained message of its topic [MQTT-3.1.2-17]. */
+function retainWill(ctx: AdapterContext, vhost: string, will: Will): void {
+  if (!will.retain) return
+  ctx.retained.set(vhost, { topic: will.topic, payload: will.payload, qos: will.qos, properties: will.properties, storedAt: Date.now() })
 }

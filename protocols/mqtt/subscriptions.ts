@@ -3,8 +3,8 @@
  * them: every filter is a binding of one of the session's two queues on the MQTT exchange,
  * "mqtt-subscription-<client id>qos0" (consumed without acks) for QoS 0 filters and "...qos1"
  * (manual acks, the session's prefetch = the client's Receive Maximum) for QoS 1 and 2 filters.
- * A session that outlives its connection gets durable queues with x-expires; a clean one,
- * exclusive queues. Every session queue has x-max-length (the oldest messages go first).
+ * A session that outlives its connection gets durable queues with x-expires and x-max-length
+ * (the oldest messages go first); a clean one, exclusive queues.
  *
  * A shared subscription "$share/<group>/<filter>" is one queue per group and filter in the vhost,
  * "mqtt-shared-<group>/<filter>", consumed by every member: the core load-balances it.
@@ -112,6 +112,9 @@ export class Subscriptions {
   #sharedTags: Map<string, string> | undefined
   #nextTag = 0
   #scratch: Subscription[] = []
+  /** Non-shared subscriptions: with exactly one (`#only`), matching is a check, not a trie walk. */
+  #plainCount = 0
+  #only: Subscription | undefined
 
   constructor(host: SubscriptionsHost) {
     this.#host = host
@@ -137,7 +140,10 @@ export class Subscriptions {
   match(routingKey: string): Subscription[] {
     const out = this.#scratch
     out.length = 0
-    this.#trie?.match(routingKey, out, DOLLAR_RULE)
+    // The only filter bound this queue, so it matches, unless the '$' rule says otherwise.
+    const only = this.#only
+    if (only !== undefined && routingKey.charCodeAt(0) !== 0x24) out.push(only)
+    else this.#trie?.match(routingKey, out, DOLLAR_RULE)
     return out
   }
 
@@ -158,8 +164,11 @@ export class Subscriptions {
     if (old !== undefined) {
       trie.remove(old.pattern, old)
       if ((old.qos > 0) !== (sub.qos > 0)) this.#unbindIfUnused(old)
+    } else {
+      this.#plainCount++
     }
     trie.add(sub.pattern, sub)
+    this.#only = this.#plainCount === 1 ? sub : undefined
   }
 
   /** Removes a subscription; false when there was none [MQTT-3.10.4-5]. */
@@ -177,6 +186,9 @@ export class Subscriptions {
       return true
     }
     this.#trie!.remove(sub.pattern, sub)
+    this.#plainCount--
+    this.#only = undefined
+    if (this.#plainCount === 1) for (const s of this.#byFilter!.values()) if (s.group === undefined) this.#only = s
     this.#unbindIfUnused(sub)
     return true
   }
@@ -223,10 +235,16 @@ export class Subscriptions {
     const host = this.#host
     const session = host.coreSession
     const name = sessionQueueName(host.clientId, queueClass)
-    const args: Table = { 'x-max-length': host.queueLimit }
-    if (host.persistent) args['x-expires'] = host.expiryMs
     try {
-      session.declareQueue(name, host.persistent ? { durable: true, args } : { exclusive: true, args })
+      if (host.persistent) {
+        // While its client is away nobody drains it: the cap keeps an abandoned device from
+        // filling memory. A clean session's queue lives only while its client reads it; the
+        // broker's memory alarm throttles publishers instead of dropping at-least-once messages.
+        const args: Table = { 'x-max-length': host.queueLimit, 'x-expires': host.expiryMs }
+        session.declareQueue(name, { durable: true, args })
+      } else {
+        session.declareQueue(name, { exclusive: true })
+      }
     } catch (error) {
       // The queue exists with other settings (the session expiry changed): keep it as it is.
       if (!isRefusedRedeclare(error)) throw error
@@ -249,7 +267,7 @@ export class Subscriptions {
     const oldTag = this.#sharedTags?.get(sub.filter)
     let tag = oldTag
     if (old === undefined || (old.qos === 0) !== (sub.qos === 0)) {
-      session.declareQueue(name, { autoDelete: true, args: { 'x-max-length': host.queueLimit } })
+      session.declareQueue(name, { autoDelete: true })
       session.bind({ source: host.exchange, destination: name, destinationKind: 'queue', routingKey: sub.pattern })
       // The new consumer first: cancelling the old one first could auto-delete the queue.
       tag = session.consume(name, { tag: `share${++this.#nextTag}`, noAck: sub.qos === 0 })

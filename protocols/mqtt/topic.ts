@@ -28,17 +28,38 @@ const PLUS = /\+/g
 const DOT = /\./g
 const STAR = /\*/g
 
-/** RabbitMQ's mapping; cheap for keys without any of the special characters. */
+/** Most topics a mapper remembers; a publisher or subscriber mostly repeats a few. */
+const CACHE_LIMIT = 4096
+
+/** Memoizes a translation (on the publish and delivery paths, a replace would allocate each time). */
+function cached(translate: (s: string) => string): (s: string) => string {
+  const cache = new Map<string, string>()
+  return (s) => {
+    let out = cache.get(s)
+    if (out === undefined) {
+      out = translate(s)
+      // Bounded: start over rather than track recency.
+      if (cache.size >= CACHE_LIMIT) cache.clear()
+      cache.set(s, out)
+    }
+    return out
+  }
+}
+
+const slashesToDots = cached((topic) => topic.replace(SLASH, '.'))
+const dotsToSlashes = cached((key) => {
+  const slashed = key.replace(DOT, '/')
+  return slashed.includes('*') ? slashed.replace(STAR, '+') : slashed
+})
+
+/** RabbitMQ's mapping; free for keys without any of the special characters. */
 const plain: TopicMapper = {
-  toRoutingKey: (topic) => (topic.includes('/') ? topic.replace(SLASH, '.') : topic),
+  toRoutingKey: (topic) => (topic.includes('/') ? slashesToDots(topic) : topic),
   toPattern(filter) {
     const slashed = filter.includes('/') ? filter.replace(SLASH, '.') : filter
     return slashed.includes('+') ? slashed.replace(PLUS, '*') : slashed
   },
-  toTopic(key) {
-    const dotted = key.includes('.') ? key.replace(DOT, '/') : key
-    return dotted.includes('*') ? dotted.replace(STAR, '+') : dotted
-  },
+  toTopic: (key) => (key.includes('.') ? dotsToSlashes(key) : key.includes('*') ? key.replace(STAR, '+') : key),
 }
 
 const ESCAPES: Record<string, string> = { '%': '%25', '.': '%2E', '*': '%2A', '/': '.', '+': '*' }
@@ -48,9 +69,9 @@ const TO_MQTT = /%25|%2E|%2A|[.*]/g
 
 /** The escaping mode: every MQTT level survives the round trip, dots included. */
 const escaping: TopicMapper = {
-  toRoutingKey: (topic) => topic.replace(TO_AMQP, (c) => ESCAPES[c]!),
+  toRoutingKey: cached((topic) => topic.replace(TO_AMQP, (c) => ESCAPES[c]!)),
   toPattern: (filter) => filter.replace(TO_AMQP, (c) => ESCAPES[c]!),
-  toTopic: (key) => key.replace(TO_MQTT, (c) => UNESCAPES[c]!),
+  toTopic: cached((key) => key.replace(TO_MQTT, (c) => UNESCAPES[c]!)),
 }
 
 export function topicMapper(escapeDots: boolean): TopicMapper {

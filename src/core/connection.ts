@@ -47,7 +47,10 @@ export class CoreConnection implements Connection, QueueOwner, Actor {
   readonly directReply: DirectReply
   readonly maxMessageSize: number
   closed = false
+  /** Epoch ms, for the management API. */
+  readonly connectedAt = Date.now()
   #ctx: ConnectionContext
+  #sessionNumbers = 0
   #forcedCloseListeners: ((error: BrokerError) => void)[] = []
 
   constructor(id: string, info: ConnectInfo, vhost: Vhost, ctx: ConnectionContext) {
@@ -73,6 +76,11 @@ export class CoreConnection implements Connection, QueueOwner, Actor {
     const session = new CoreSession(this, events)
     this.sessions.add(session)
     return session
+  }
+
+  /** 1, 2, … in opening order: how the management API numbers sessions (channels). */
+  nextSessionNumber(): number {
+    return ++this.#sessionNumbers
   }
 
   keyValue(namespace: string): KeyValueStore {

@@ -36,6 +36,9 @@ export function publish(session: CoreSession, message: Message, opts: PublishOpt
     throw preconditionFailed(`user_id property set to '${userId}' but authenticated user was '${conn.user.name}'`)
   }
   const confirmId = opts?.confirmId
+  const stats = vhost.stats
+  stats.publish++
+  if (confirmId !== undefined) stats.confirm++
 
   if (x === vhost.defaultExchange && conn.directReply.isReplyKey(message.routingKey)) {
     const delivered = conn.directReply.deliver(message.routingKey, message)
@@ -47,6 +50,7 @@ export function publish(session: CoreSession, message: Message, opts: PublishOpt
   try {
     vhost.routeTo(x, message.routingKey, props.headers, targets)
     if (targets.length === 0) {
+      stats.unroutable++
       if (confirmId !== undefined) session.confirm(confirmId, false, 0)
       return 'unroutable'
     }

@@ -15,6 +15,7 @@ import { Deadline, deadline } from './expiry.ts'
 import type { MemoryAlarm } from './memory_alarm.ts'
 import { overLimit, priorityLevel, type QueueConfig } from './queue_args.ts'
 import { yieldToLoop } from './scheduler.ts'
+import { type ActivitySampler, MessageCounters } from './stats.ts'
 
 /** Messages delivered (or expired) per turn before a busy queue yields to the event loop. */
 const DRAIN_BUDGET = 512
@@ -22,6 +23,8 @@ const DRAIN_BUDGET = 512
 /** What a queue needs from its vhost. */
 export interface QueueHost {
   readonly name: string
+  /** The vhost's message counters (acks are counted per queue and per vhost). */
+  readonly stats: MessageCounters
   readonly alarm: MemoryAlarm
   readonly storeFactory: StoreFactory
   /** Routes `message` to the queue's dead-letter exchange, if it has one. */
@@ -61,6 +64,9 @@ export class Queue {
   /** Exchanges with at least one binding to this queue. */
   readonly boundFrom = new Set<Exchange>()
   deleted = false
+  /** Message counters for the management API; `sampler` is created when rates are first asked. */
+  readonly stats = new MessageCounters()
+  sampler: ActivitySampler | undefined
 
   #hadConsumer = false
   #draining = false
@@ -123,6 +129,7 @@ export class Queue {
     }
     const entry = this.store.append(message, { size, priority, expiresAt })
     this.host.alarm.add(size)
+    this.stats.publish++
     if (this.consumers.size !== 0) this.#drain(entry)
     if (cfg.maxLength >= 0 || cfg.maxLengthBytes >= 0) this.#dropOverflow()
     // A message whose TTL ran out before a consumer could take it goes now (TTL 0).

@@ -40,6 +40,8 @@ export class CoreSession implements Session, ConsumerSession, FlushTarget, Persi
   globalPrefetch = 0
   flushQueued = false
   closed = false
+  /** The management API's session (channel) number within the connection. */
+  readonly number: number
 
   #nextId = 1
   #unacked = new Unacked()
@@ -53,6 +55,12 @@ export class CoreSession implements Session, ConsumerSession, FlushTarget, Persi
   constructor(connection: CoreConnection, events: SessionEvents) {
     this.connection = connection
     this.events = events
+    this.number = connection.nextSessionNumber()
+  }
+
+  /** The prefetch new consumers of this session get (setPrefetch 'consumer'). */
+  get consumerPrefetch(): number {
+    return this.#consumerPrefetch
   }
 
   get unackedCount(): number {
@@ -144,10 +152,26 @@ export class CoreSession implements Session, ConsumerSession, FlushTarget, Persi
     conn.access.check('read', 'queue', queue)
     const q = topology.findQueue(conn, queue)
     const entry = q.take()
-    if (entry === undefined) return null
+    const vstats = conn.vhostState.stats
+    if (entry === undefined) {
+      q.stats.getEmpty++
+      vstats.getEmpty++
+      return null
+    }
     const delivery = new CoreDelivery(this.#nextId++, '', q, entry, null)
-    if (opts.noAck) q.ack(entry)
-    else this.#unacked.add(delivery)
+    if (opts.noAck) {
+      q.ack(entry)
+      q.stats.getNoAck++
+      vstats.getNoAck++
+    } else {
+      this.#unacked.add(delivery)
+      q.stats.get++
+      vstats.get++
+    }
+    if (entry.deliveryCount > 0) {
+      q.stats.redeliver++
+      vstats.redeliver++
+    }
     return { delivery, remaining: q.store.readyCount }
   }
 
@@ -200,10 +224,20 @@ export class CoreSession implements Session, ConsumerSession, FlushTarget, Persi
 
   deliverFromQueue(consumer: Consumer, queue: Queue, entry: StoredMessage): void {
     const delivery = new CoreDelivery(this.#nextId++, consumer.tag, queue, entry, consumer)
+    const qstats = queue.stats
+    const vstats = this.connection.vhostState.stats
     if (consumer.noAck) {
       queue.ack(entry)
+      qstats.deliverNoAck++
+      vstats.deliverNoAck++
     } else {
       this.#unacked.add(delivery)
+      qstats.deliver++
+      vstats.deliver++
+    }
+    if (entry.deliveryCount > 0) {
+      qstats.redeliver++
+      vstats.redeliver++
     }
     this.events.deliver(delivery)
     this.connection.scheduler.mark(this)

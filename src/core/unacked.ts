@@ -56,8 +56,11 @@ export class Unacked {
       consumer.unacked--
       this.consumerCount--
     }
-    if (op === 'ack') d.source.ack(d.entry)
-    else if (op === 'requeue') d.source.requeue(d.entry)
+    if (op === 'ack') {
+      d.source.ack(d.entry)
+      d.source.stats.ack++
+      d.source.host.stats.ack++
+    } else if (op === 'requeue') d.source.requeue(d.entry)
     else d.source.reject(d.entry)
   }
 }

@@ -5,13 +5,14 @@
  *
  * @module
  */
-import type { Message, Table } from '../api.ts'
+import type { Message, Table, VhostMetadata } from '../api.ts'
 import type { StoreFactory } from '../store/store.ts'
 import { deadLetteredMessage, DeadLetterQueue, type DeathReason, type DeathTarget, isDeathCycle } from './dead_letter.ts'
 import { type Destination, Exchange, type ExchangeOptions, route } from './exchange.ts'
 import { getExchangeType } from './exchange_type.ts'
 import type { MemoryAlarm } from './memory_alarm.ts'
 import { Queue, type QueueHost, type QueueOptions } from './queue.ts'
+import { type ActivitySampler, MessageCounters } from './stats.ts'
 
 /** Broker-wide services a vhost uses. */
 export interface VhostContext {
@@ -36,6 +37,11 @@ export class Vhost implements QueueHost {
   readonly alarm: MemoryAlarm
   readonly storeFactory: StoreFactory
   readonly defaultExchange: Exchange
+  /** Message counters of the whole vhost for the management API (publishes, deliveries, acks). */
+  readonly stats = new MessageCounters()
+  sampler: ActivitySampler | undefined
+  /** Management metadata (RabbitMQ's vhost description, tags, default queue type). */
+  metadata: VhostMetadata = { description: '', tags: [], defaultQueueType: 'classic' }
   #deadLetters = new DeadLetterQueue((queue, message, reason) => this.#publishDeadLetter(queue, message, reason))
 
   constructor(name: string, ctx: VhostContext) {

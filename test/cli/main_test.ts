@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path'
 import amqp from 'amqplib'
 
 const ROOT = resolve(import.meta.dir, '../..')
-const READY = /^Warren \S+ ready: amqp 127\.0\.0\.1:(\d+), mqtt 127\.0\.0\.1:\d+ \(data (.+), runtime bun\)$/m
+const READY = /^Warren \S+ ready: amqp 127\.0\.0\.1:(\d+), mqtt 127\.0\.0\.1:\d+, http 127\.0\.0\.1:\d+ \(data (.+), runtime bun\)$/m
 
 interface Child {
   proc: ChildProcess

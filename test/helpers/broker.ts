@@ -12,6 +12,9 @@ export interface TestBroker {
   mqttPort: number
   /** mqtt://127.0.0.1:PORT */
   mqttUrl: string
+  httpPort: number
+  /** http://127.0.0.1:PORT (no trailing slash) */
+  httpUrl: string
   stop(): Promise<void>
 }
 
@@ -25,12 +28,15 @@ export async function startBroker(overrides: ConfigInput = {}): Promise<TestBrok
   const server = await startServer(config)
   const amqpPort = server.ports.amqp
   const mqttPort = server.ports.mqtt
+  const httpPort = server.ports.http
   return {
     server,
     amqpPort,
     amqpUrl: `amqp://guest:guest@127.0.0.1:${amqpPort}`,
     mqttPort,
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
+    httpPort,
+    httpUrl: `http://127.0.0.1:${httpPort}`,
     async stop() {
       await server.stop()
       rmSync(dataDir, { recursive: true, force: true })

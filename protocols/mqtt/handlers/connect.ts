@@ -15,7 +15,7 @@ import { MqttSession } from '../session.ts'
 import { assignClientId, SESSIONS_NAMESPACE, sessionKey } from '../session_registry.ts'
 import { sessionQueueName } from '../subscriptions.ts'
 import { isWellFormedUtf8, topicNameProblem } from '../topic.ts'
-import { willFromConnect } from '../will.ts'
+import { type Will, willFromConnect } from '../will.ts'
 
 /** MQTT 5 Maximum Packet Size can say at most this (a four-byte Remaining Length + header). */
 const PROTOCOL_MAX_PACKET = 268435460
@@ -92,6 +92,10 @@ export function handleConnect(conn: MqttConnection, packet: IConnectPacket): voi
     logFault('connect-utf8', 'MQTT CONNECT with ill-formed UTF-8', conn.logContext)
     return version === 5 ? refuse(conn, RC.MALFORMED_PACKET) : conn.close(false)
   }
+  if (props.receiveMaximum === 0 || props.maximumPacketSize === 0) {
+    // Receive Maximum and Maximum Packet Size 0 are protocol errors (MQTT 5 3.1.2.11.3, 3.1.2.11.4).
+    return refuse(conn, RC.PROTOCOL_ERROR)
+  }
   if (props.authenticationMethod !== undefined) {
     // Enhanced authentication (AUTH exchanges) is not offered.
     return refuse(conn, RC.BAD_AUTHENTICATION_METHOD)
@@ -143,6 +147,27 @@ export function handleConnect(conn: MqttConnection, packet: IConnectPacket): voi
   } catch (error) {
     return refuse(conn, connectRefusal(error, { ...conn.logContext, user: login.username, vhost: login.vhost }))
   }
+  try {
+    establish(conn, packet, core, { clientId, assigned, user, vhost: login.vhost, will })
+  } catch (error) {
+    // Whatever failed, the core connection must not outlive this one.
+    if (conn.session === undefined) core.close()
+    throw error
+  }
+}
+
+/** After login: session takeover or resume, CONNACK, subscriptions back. */
+function establish(
+  conn: MqttConnection,
+  packet: IConnectPacket,
+  core: Connection,
+  who: { clientId: string; assigned: boolean; user: AuthenticatedUser; vhost: string; will: Will | undefined },
+): void {
+  const ctx = conn.ctx
+  const opts = ctx.opts
+  const version = conn.version
+  const props = packet.properties ?? {}
+  const { clientId, assigned, user, vhost, will } = who
   ctx.retained.attach(core.keyValue(RETAINED_NAMESPACE))
   ctx.registry.attach(core.keyValue(SESSIONS_NAMESPACE))
 
@@ -158,10 +183,10 @@ export function handleConnect(conn: MqttConnection, packet: IConnectPacket): voi
     serverKeepAlive = keepAlive
   }
 
-  const key = sessionKey(login.vhost, clientId)
+  const key = sessionKey(vhost, clientId)
   const session = new MqttSession(conn, ctx, core, {
     clientId,
-    vhost: login.vhost,
+    vhost,
     user,
     expiry,
     will,

@@ -1,6 +1,7 @@
 /**
- * DISCONNECT from the client: a normal end drops the will [MQTT-3.14.4-3]; v5 reason 0x04 asks
- * for it; v5 may change the Session Expiry Interval, but not from 0 [MQTT-3.14.2-2].
+ * DISCONNECT from the client: only reason 0x00 (normal, and every v3 DISCONNECT) drops the will
+ * [MQTT-3.1.2-10]; 0x04 asks for it, and so does any error reason. v5 may change the Session
+ * Expiry Interval, but not from 0 [MQTT-3.14.2-2].
  *
  * @module
  */
@@ -17,5 +18,5 @@ export function handleDisconnect(conn: MqttConnection, packet: IDisconnectPacket
     }
     session.expiry = Math.min(expiry, conn.ctx.opts.maxSessionExpiry)
   }
-  conn.close(packet.reasonCode === RC.DISCONNECT_WITH_WILL)
+  conn.close((packet.reasonCode ?? 0) !== 0)
 }

@@ -1,0 +1,118 @@
+/**
+ * HTTP publish, two forms:
+ * - `POST /api/exchanges/{vhost}/{exchange}/publish` with RabbitMQ's body
+ *   `{properties, routing_key, payload, payload_encoding}`, answering `{"routed": bool}` as
+ *   rabbit_mgmt_wm_exchange_publish does (the exchange "amq.default" is the default exchange);
+ * - `POST /api/topics/{vhost}/{topic...}`: the raw request body published to the topic exchange
+ *   (amq.topic) under the MQTT topic of the path ("a/b" routes as "a.b"), its Content-Type kept.
+ *
+ * Each request publishes through a short-lived core connection with a publisher confirm, so the
+ * answer comes once every queue has taken the message (persisted, for durable ones), as
+ * RabbitMQ's publish endpoint waits for its confirm.
+ *
+ * @module
+ */
+import type { Context, Hono } from 'hono'
+import { z } from 'zod'
+import type { Message, MessageProperties, PublishResult } from '../../../src/api.ts'
+import type { HttpEnv } from '../app.ts'
+import { requireUser } from '../auth.ts'
+import { badRequest, HttpError } from '../errors.ts'
+import { parseJson } from '../schemas.ts'
+import { decodePayload, propertiesFromJson } from './message_json.ts'
+import { connectFor, type MessagingContext } from './messaging.ts'
+import { topicNameProblem, topicToRoutingKey } from './topic_filter.ts'
+
+const shortString = z.string().max(255)
+const octet = z.number().int().min(0).max(255)
+
+/** rabbit_mgmt_format:to_basic_properties/1: integers where AMQP has them, strings elsewhere. */
+const propertiesSchema = z.object({
+  content_type: shortString.optional(),
+  content_encoding: shortString.optional(),
+  headers: z.record(z.string(), z.json()).optional(),
+  delivery_mode: octet.optional(),
+  priority: octet.optional(),
+  correlation_id: shortString.optional(),
+  reply_to: shortString.optional(),
+  expiration: shortString.optional(),
+  message_id: shortString.optional(),
+  timestamp: z.number().int().min(0).optional(),
+  type: shortString.optional(),
+  user_id: shortString.optional(),
+  app_id: shortString.optional(),
+  cluster_id: shortString.optional(),
+})
+
+/** RabbitMQ requires all four keys; Warren defaults `properties` to {} and the encoding to "string". */
+const publishBody = z.object({
+  properties: propertiesSchema.default({}),
+  routing_key: shortString,
+  payload: z.string(),
+  payload_encoding: z.enum(['string', 'base64']).default('string'),
+})
+
+/** RabbitMQ's reason when a queue refused the message (overflow reject-publish). */
+const REJECTED_REASON = 'Unable to publish message. Check queue limits.'
+
+export function publishRoutes(app: Hono<HttpEnv>, ctx: MessagingContext): void {
+  app.post('/api/exchanges/:vhost/:exchange/publish', requireUser(), async (c) => {
+    const body = await parseJson(c, publishBody)
+    const payload = decodePayload(body.payload, body.payload_encoding)
+    if (payload === undefined) throw badRequest('payload: not valid base64')
+    const exchange = c.req.param('exchange')
+    const routed = await publishOne(c, c.req.param('vhost'), {
+      exchange: exchange === 'amq.default' ? '' : exchange,
+      routingKey: body.routing_key,
+      properties: propertiesFromJson(body.properties),
+      body: payload,
+    })
+    return c.json({ routed })
+  })
+
+  app.post('/api/topics/:vhost/:topic{.+}', requireUser(), async (c) => {
+    const topic = c.req.param('topic')
+    const problem = topicNameProblem(topic)
+    if (problem !== undefined) throw badRequest(`topic: ${problem}`)
+    const properties: MessageProperties = {}
+    const contentType = c.req.header('content-type')
+    if (contentType !== undefined) properties.contentType = contentType
+    const routed = await publishOne(c, c.req.param('vhost'), {
+      exchange: ctx.opts.topicExchange,
+      routingKey: topicToRoutingKey(topic),
+      properties,
+      body: new Uint8Array(await c.req.arrayBuffer()),
+    })
+    return c.json({ routed })
+  })
+}
+
+/** Publishes with a confirm; true when some queue took the message. */
+async function publishOne(c: Context<HttpEnv>, vhost: string, message: Message): Promise<boolean> {
+  const broker = c.var.deps.broker
+  // An AMQP publisher would be blocked by the resource alarm; an HTTP request is told so.
+  if (broker.blocked) throw new HttpError(503, 'service_unavailable', 'Publishing is blocked by a resource alarm')
+  const connection = connectFor(c, vhost, 'HTTP publish')
+  try {
+    let confirm!: (rejected: boolean) => void
+    let fail!: (error: Error) => void
+    const confirmed = new Promise<boolean>((resolve, reject) => {
+      confirm = resolve
+      fail = reject
+    })
+    const session = connection.openSession({
+      deliver() {},
+      flush() {},
+      settled: () => confirm(false),
+      rejected: () => confirm(true),
+      consumerCancelled() {},
+      closed: (error) => fail(error),
+    })
+    connection.onForcedClose((error) => fail(error))
+    const result: PublishResult = session.publish(message, { confirmId: 1 })
+    if (await confirmed) throw badRequest(REJECTED_REASON)
+    return result === 'routed'
+  } finally {
+    connection.close()
+  }
+}

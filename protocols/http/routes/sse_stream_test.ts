@@ -1,0 +1,75 @@
+import { describe, expect, test } from 'bun:test'
+import { SSEStreamingApi } from 'hono/streaming'
+import { HeartbeatTicker, SseStream } from './sse_stream.ts'
+
+function open(maxBatchEvents = 100) {
+  const { readable, writable } = new TransformStream()
+  const api = new SSEStreamingApi(writable, readable)
+  const writability: boolean[] = []
+  const stream = new SseStream(api, { onWritable: (w) => writability.push(w), maxBatchEvents })
+  const reader = api.responseReadable.getReader()
+  const decoder = new TextDecoder()
+  const read = async () => decoder.decode((await reader.read()).value)
+  return { api, stream, writability, reader, read }
+}
+
+/** Lets the stream's write promises settle. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0))
+
+describe('SseStream', () => {
+  test('a burst of events goes out as one chunk at flush', async () => {
+    const { stream, read } = open()
+    stream.push('data: 1\n\n')
+    stream.push('data: 2\n\n')
+    stream.flush()
+    expect(await read()).toBe('data: 1\n\ndata: 2\n\n')
+  })
+
+  test('a second batch waiting behind an untaken one makes the session unwritable until the client reads', async () => {
+    const { stream, writability, read } = open()
+    for (let i = 0; i < 4; i++) {
+      stream.push(`data: ${i}\n\n`)
+      stream.flush()
+    }
+    await settle()
+    expect(writability).toEqual([false])
+    let got = ''
+    while (!got.includes('data: 3')) got += await read()
+    await settle()
+    expect(writability).toEqual([false, true])
+  })
+
+  test('a burst stops at maxBatchEvents', () => {
+    const { stream, writability } = open(2)
+    stream.push('data: a\n\n')
+    expect(writability).toEqual([])
+    stream.push('data: b\n\n')
+    expect(writability).toEqual([false])
+  })
+
+  test('heartbeat writes a comment; end() flushes and settles done', async () => {
+    const { stream, read } = open()
+    stream.heartbeat()
+    expect(await read()).toBe(': ping\n\n')
+    stream.push('data: last\n\n')
+    stream.end()
+    await stream.done
+    expect(stream.ended).toBe(true)
+    expect(await read()).toBe('data: last\n\n')
+  })
+
+  test('the client going away settles done', async () => {
+    const { stream, reader } = open()
+    await reader.cancel()
+    await stream.done
+    expect(stream.ended).toBe(true)
+  })
+
+  test('HeartbeatTicker pings every registered stream and stops with the last one', async () => {
+    const ticker = new HeartbeatTicker(5)
+    const a = open()
+    ticker.add(a.stream)
+    expect(await a.read()).toBe(': ping\n\n')
+    ticker.delete(a.stream)
+  })
+})
