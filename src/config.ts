@@ -74,7 +74,7 @@ export const configSchema = z
     /** Seconds a login token (POST /api/login) lives after its last use. */
     httpTokenTtl: z.number().int().min(1).max(30 * 86400).default(3600),
     /** Interval of the ": ping" comment on every Server-Sent Events response, ms. */
-    sseHeartbeatMs: z.number().int().min(10).max(3_600_000).default(15_000),
+    sseHeartbeatMs: z.number().int().min(10).max(60_000).default(15_000),
     /** How long an EventSource waits before reconnecting (the `retry:` the server announces), ms. */
     sseRetryMs: z.number().int().min(0).max(3_600_000).default(1000),
     /** Unconfirmed deliveries per SSE queue stream when its URL sets no `prefetch`. */
@@ -148,7 +148,7 @@ const EXPECTED: Partial<Record<Field, string>> = {
   httpCorsOrigins: 'expected a list of origins such as "https://app.example.com", or "*"',
   httpMaxBodySize: 'expected a positive number of bytes',
   httpTokenTtl: 'expected a number of seconds from 1 to 2592000',
-  sseHeartbeatMs: 'expected a number of milliseconds from 10 to 3600000',
+  sseHeartbeatMs: 'expected a number of milliseconds from 10 to 60000',
   sseRetryMs: 'expected a number of milliseconds from 0 to 3600000',
   ssePrefetch: 'expected an integer from 1 to 65535',
   sseLiveQueueLimit: 'expected a positive integer',

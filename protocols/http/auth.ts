@@ -122,7 +122,11 @@ function checkPassword(c: Context<HttpEnv>, username: string, password: string):
     return c.var.deps.broker.authenticate({ username, password, remoteAddress })
   } catch (error) {
     if (!(error instanceof BrokerError)) throw error
-    logOnce(`http:login:${remoteAddress}:${username}`, 'warn', 'HTTP login refused', { user: username, remote: remoteAddress, reason: error.message })
+    logOnce(`http:login:${remoteAddress}:${username}`, 'warn', 'HTTP login refused', {
+      user: username,
+      remote: remoteAddress,
+      reason: error.message,
+    })
     throw loginFailed()
   }
 }

@@ -64,6 +64,9 @@ interface QueueState {
 }
 
 const DOLLAR_RULE = { dollarRule: true } as const
+const DOLLAR = 0x24
+const STAR = 0x2a
+const HASH = 0x23
 const QUEUE_CLASS: readonly [ConsumerRecord, ConsumerRecord] = [
   { queue: 0, noAck: true, sub: undefined },
   { queue: 1, noAck: false, sub: undefined },
@@ -140,10 +143,15 @@ export class Subscriptions {
   match(routingKey: string): Subscription[] {
     const out = this.#scratch
     out.length = 0
-    // The only filter bound this queue, so it matches, unless the '$' rule says otherwise.
     const only = this.#only
-    if (only !== undefined && routingKey.charCodeAt(0) !== 0x24) out.push(only)
-    else this.#trie?.match(routingKey, out, DOLLAR_RULE)
+    if (only !== undefined) {
+      // The only filter bound the session queue, so it matches, unless the '$' rule says
+      // otherwise: a leading wildcard does not match a "$" topic [MQTT-4.7.2-1].
+      const first = only.pattern.charCodeAt(0)
+      if (routingKey.charCodeAt(0) !== DOLLAR || (first !== STAR && first !== HASH)) out.push(only)
+    } else {
+      this.#trie?.match(routingKey, out, DOLLAR_RULE)
+    }
     return out
   }
 
@@ -158,17 +166,38 @@ export class Subscriptions {
     const queue = this.#queue(queueClass)
     session.bind({ source: this.#host.exchange, destination: queue.name, destinationKind: 'queue', routingKey: sub.pattern })
     const map = (this.#byFilter ??= new Map())
-    const trie = (this.#trie ??= new TopicTrie())
     const old = map.get(sub.filter)
     map.set(sub.filter, sub)
     if (old !== undefined) {
-      trie.remove(old.pattern, old)
+      this.#trie?.remove(old.pattern, old)
       if ((old.qos > 0) !== (sub.qos > 0)) this.#unbindIfUnused(old)
     } else {
       this.#plainCount++
     }
-    trie.add(sub.pattern, sub)
-    this.#only = this.#plainCount === 1 ? sub : undefined
+    this.#indexChanged(sub)
+  }
+
+  /**
+   * One filter needs no trie (the common device subscribes once): `#only` stands for it. From
+   * two on, the trie is built and kept; back at one, it goes.
+   */
+  #indexChanged(added: Subscription | undefined): void {
+    const map = this.#byFilter!
+    if (this.#plainCount <= 1) {
+      this.#trie = undefined
+      this.#only = undefined
+      if (this.#plainCount === 1) for (const s of map.values()) if (s.group === undefined) this.#only = s
+      return
+    }
+    this.#only = undefined
+    if (this.#trie === undefined) {
+      const trie = new TopicTrie<Subscription>()
+      for (const s of map.values()) if (s.group === undefined) trie.add(s.pattern, s)
+      this.#trie = trie
+      return
+    }
+    // The trie is current but for the subscription just added (or replacing an old one).
+    if (added !== undefined) this.#trie.add(added.pattern, added)
   }
 
   /** Removes a subscription; false when there was none [MQTT-3.10.4-5]. */
@@ -185,10 +214,9 @@ export class Subscriptions {
       }
       return true
     }
-    this.#trie!.remove(sub.pattern, sub)
+    this.#trie?.remove(sub.pattern, sub)
     this.#plainCount--
-    this.#only = undefined
-    if (this.#plainCount === 1) for (const s of this.#byFilter!.values()) if (s.group === undefined) this.#only = s
+    this.#indexChanged(undefined)
     this.#unbindIfUnused(sub)
     return true
   }

@@ -6,7 +6,14 @@
  * @module
  */
 import type { Context } from 'hono'
-import { HTTP_RUNTIME, selectProtocol, type HttpListener, type RequestRuntime, type ServeHttpOptions, type WebSocketOptions } from './http.ts'
+import {
+  HTTP_RUNTIME,
+  selectProtocol,
+  type HttpListener,
+  type RequestRuntime,
+  type ServeHttpOptions,
+  type WebSocketOptions,
+} from './http.ts'
 import { WebSocketStream } from './http_socket.ts'
 
 /** Per-WebSocket data: what the upgrade decided, then the stream once open. */
@@ -25,6 +32,12 @@ type BunWebSocket = Bun.ServerWebSocket<WsData>
  * writing long before (`write` returns false above 256 KiB); this only stops a runaway.
  */
 const BACKPRESSURE_LIMIT = 256 * 1024 * 1024
+/**
+ * Seconds an HTTP connection may stay silent. Bun's default (10) would cut every Server-Sent
+ * Events stream between heartbeats; Node has no such limit on a response in progress. SSE
+ * heartbeats must come more often than this.
+ */
+const IDLE_TIMEOUT_SECONDS = 120
 
 function rawWebSocket(ws: BunWebSocket) {
   return {
@@ -66,6 +79,7 @@ export async function serveBun(opts: ServeHttpOptions): Promise<HttpListener> {
   server = Bun.serve<WsData>({
     hostname: opts.host,
     port: opts.port,
+    idleTimeout: IDLE_TIMEOUT_SECONDS,
     fetch: (request) => opts.app.fetch(request, env),
     websocket: {
       maxPayloadLength: opts.maxWebSocketMessage,

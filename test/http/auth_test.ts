@@ -24,9 +24,12 @@ async function login(body: string | URLSearchParams, headers: Record<string, str
   return fetch(`${broker.httpUrl}/api/login`, { method: 'POST', body, headers })
 }
 
+/** Status and the fields tests compare (GET /api/whoami may carry more, as RabbitMQ's does). */
 async function whoami(init: RequestInit = {}, query = ''): Promise<[number, unknown]> {
   const response = await fetch(`${broker.httpUrl}/api/whoami${query}`, init)
-  return [response.status, await response.json()]
+  const body = (await response.json()) as Record<string, unknown>
+  if (response.status !== 200) return [response.status, body]
+  return [response.status, { name: body.name, tags: body.tags }]
 }
 
 /** The token from a successful login answer, checked against its cookie. */

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { Definitions, Management } from '../../api.ts'
+import type { Definitions, Management, PermissionSummary } from '../../api.ts'
+import type { UserStore } from '../../auth/users.ts'
 import type { PermissionChecker } from '../access.ts'
 import type { Vhost } from '../vhost.ts'
 import { CoreManagementActor } from './actor.ts'
@@ -13,9 +14,36 @@ import { normalizeTags, vhostNotFound } from './admin.ts'
 import type { DirectReply } from '../direct_reply.ts'
 
 type DefinitionsEntities = Pick<Definitions, 'queues' | 'exchanges' | 'bindings'>
+type DefinitionsAccess = Pick<
+  Definitions,
+  'users' | 'vhosts' | 'permissions' | 'topic_permissions' | 'parameters' | 'global_parameters' | 'policies'
+>
 
 function isSystemExchange(name: string): boolean {
   return name === '' || name.startsWith('amq.')
+}
+
+/** Users, vhosts and permissions; the categories Warren does not have are empty. */
+export function exportAccess(users: UserStore, vhosts: Iterable<Vhost>, permissions: PermissionSummary[]): DefinitionsAccess {
+  return {
+    users: users.list().map((u) => ({
+      name: u.name,
+      password_hash: u.passwordHash,
+      hashing_algorithm: u.hashingAlgorithm,
+      tags: [...u.tags],
+      limits: {},
+    })),
+    vhosts: [...vhosts].map((v) => {
+      const m = v.metadata
+      const metadata = { description: m.description, tags: [...m.tags], default_queue_type: m.defaultQueueType }
+      return { name: v.name, ...metadata, metadata }
+    }),
+    permissions,
+    topic_permissions: [],
+    parameters: [],
+    global_parameters: [],
+    policies: [],
+  }
 }
 
 /** Queues, exchanges and bindings of the given vhosts, as definitions. */

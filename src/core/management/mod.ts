@@ -36,7 +36,7 @@ import type { Vhost } from '../vhost.ts'
 import { CoreManagementActor } from './actor.ts'
 import * as admin from './admin.ts'
 import { connectionConsumers, connectionName, connectionSummary, sessionSummary } from './clients.ts'
-import { exportEntities, importDefinitions } from './definitions.ts'
+import { exportAccess, exportEntities, importDefinitions } from './definitions.ts'
 import { exchangeSummary, queueSummary, sampleActivity, vhostBindings, vhostLengths, vhostSummary } from './summaries.ts'
 
 /** Kept in step with package.json. */
@@ -251,28 +251,10 @@ export class CoreManagement implements Management {
 
   exportDefinitions(): Definitions {
     const host = this.#host
-    const users = host.users.list().map((u) => ({
-      name: u.name,
-      password_hash: u.passwordHash,
-      hashing_algorithm: u.hashingAlgorithm,
-      tags: [...u.tags],
-      limits: {},
-    }))
-    const vhosts = [...host.vhosts.values()].map((v) => {
-      const m = v.metadata
-      const metadata = { description: m.description, tags: [...m.tags], default_queue_type: m.defaultQueueType }
-      return { name: v.name, ...metadata, metadata }
-    })
     return {
       product_name: 'Warren',
       product_version: PRODUCT_VERSION,
-      users,
-      vhosts,
-      permissions: this.permissions(),
-      topic_permissions: [],
-      parameters: [],
-      global_parameters: [],
-      policies: [],
+      ...exportAccess(host.users, host.vhosts.values(), this.permissions()),
       ...exportEntities(host.vhosts.values()),
     }
   }

@@ -66,6 +66,11 @@ export function messageStats(a: Activity, scope: 'broker' | 'queue'): Json {
   return out
 }
 
+function hasActivity(a: Activity): boolean {
+  const t = a.totals
+  return t.publish + t.deliver + t.deliverNoAck + t.get + t.getNoAck + t.getEmpty + t.ack + t.redeliver > 0
+}
+
 /** messages, messages_ready, messages_unacknowledged with their details. */
 export function lengthFields(l: QueueLengths): Json {
   return {
@@ -111,8 +116,9 @@ export function queueJson(q: QueueSummary, node: string, owner: ConnectionSummar
     message_bytes_persistent: 0,
     message_bytes_paged_out: 0,
     head_message_timestamp: null,
-    message_stats: messageStats(q.activity, 'queue'),
   }
+  // As RabbitMQ, a queue that never saw a message has no message_stats (and idle lists stay small).
+  if (hasActivity(q.activity)) out.message_stats = messageStats(q.activity, 'queue')
   if (owner !== undefined) out.owner_pid_details = { name: owner.name, peer_host: owner.remoteAddress, peer_port: owner.remotePort ?? 0 }
   return out
 }

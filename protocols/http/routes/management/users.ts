@@ -19,7 +19,7 @@ export function userRoutes(ctx: RouteContext): void {
 
   app.get('/whoami', guard('management'), (c) => {
     const user = userOf(c)
-    return c.json({ name: user.name, tags: user.tags, is_internal_user: true })
+    return c.json({ name: user.name, tags: user.tags })
   })
 
   app.get('/users', guard('administrator'), (c) => listAnswer(c, m.users().map(userJson), ['name']))
