@@ -27,8 +27,8 @@ export interface BrokerHandle {
 export const MQTT_SETTINGS = {
   /**
    * QoS 1 deliveries in flight per subscriber: Mosquitto max_inflight_messages (default 20),
-   * Warren mqttReceiveMaximum (default 256). Both get Warren's default; Mosquitto did no better
-   * with 20, 100 or 1000 (BENCHMARKS.md).
+   * Warren mqttReceiveMaximum (default 256). Both get Warren's default; Mosquitto showed no clear
+   * preference between 20, 100, 256 and 1000 (BENCHMARKS.md).
    */
   inflight: Number(process.env.BENCH_MQTT_INFLIGHT ?? 256),
   /** Queued messages per subscriber: Mosquitto max_queued_messages 0 = no limit (default 1000), Warren mqttSessionQueueLimit (default 10,000). */
