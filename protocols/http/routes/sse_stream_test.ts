@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { SSEStreamingApi } from 'hono/streaming'
+import { tick } from '../../../src/core/testing.ts'
 import { HeartbeatTicker, SseStream } from './sse_stream.ts'
 
 function open(maxBatchEvents = 100) {
@@ -13,8 +14,8 @@ function open(maxBatchEvents = 100) {
   return { api, stream, writability, reader, read }
 }
 
-/** Lets the stream's write promises settle. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 0))
+/** One event-loop turn: the stream's write promises settle. */
+const settle = tick
 
 describe('SseStream', () => {
   test('a burst of events goes out as one chunk at flush', async () => {
