@@ -20,6 +20,11 @@ export function openAppend(path: string): number {
   return fs.openSync(path, 'a')
 }
 
+/** Opens `path` for appending and for reading at explicit positions, creating it. */
+export function openAppendRead(path: string): number {
+  return fs.openSync(path, 'a+')
+}
+
 /** Opens an existing file for reading; undefined when it does not exist. */
 export function openRead(path: string): number | undefined {
   try {
@@ -178,6 +183,11 @@ export function renameFile(from: string, to: string): void {
 /** Cuts the file to `length` bytes (drops a torn tail). */
 export function truncateFile(path: string, length: number): void {
   fs.truncateSync(path, length)
+}
+
+/** Cuts an open file to `length` bytes (undoing a partial append). */
+export function truncateFd(fd: number, length: number): void {
+  fs.ftruncateSync(fd, length)
 }
 
 /**

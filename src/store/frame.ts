@@ -139,3 +139,10 @@ function isMagicPrefix(buf: Uint8Array, pos: number): boolean {
   for (let i = 0; i < 4 && pos + i < buf.byteLength; i++) if (buf[pos + i] !== MAGIC_BYTES[i]) return false
   return true
 }
+
+/** The payload of the valid frame at `buf[at..]`, or undefined (paging a record back in). */
+export function readFrame(buf: Uint8Array, at: number): Uint8Array | undefined {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+  const length = frameAt(buf, view, at)
+  return length < 0 ? undefined : buf.subarray(at + FRAME_HEADER, at + FRAME_HEADER + length)
+}

@@ -5,10 +5,11 @@
  * @module
  */
 import type { Message } from '../api.ts'
-import { Deque } from './deque.ts'
+import { ReadyList } from './ready_list.ts'
 import type { AppendOptions, MessageStore, StoreFactory, StoredMessage, StoreQueueInfo } from './store.ts'
 
-class Entry implements StoredMessage {
+/** A message held in memory only (also the segment store's transient messages). */
+export class MemoryEntry implements StoredMessage {
   readonly seq: number
   readonly message: Message
   readonly size: number
@@ -26,8 +27,7 @@ class Entry implements StoredMessage {
 }
 
 export class MemoryStore implements MessageStore {
-  /** Index = priority; a queue without x-max-priority has one level. */
-  #levels: Deque<StoredMessage>[]
+  #ready: ReadyList
   #seq = 0
   #readyCount = 0
   #readyBytes = 0
@@ -36,8 +36,7 @@ export class MemoryStore implements MessageStore {
   #closed = false
 
   constructor(maxPriority = 0) {
-    this.#levels = []
-    for (let i = 0; i <= maxPriority; i++) this.#levels.push(new Deque<StoredMessage>())
+    this.#ready = new ReadyList(maxPriority)
   }
 
   get readyCount(): number {
@@ -54,9 +53,9 @@ export class MemoryStore implements MessageStore {
   }
 
   append(message: Message, opts: AppendOptions): StoredMessage {
-    const entry = new Entry(++this.#seq, message, opts)
+    const entry = new MemoryEntry(++this.#seq, message, opts)
     if (this.#closed) return entry
-    this.#level(entry.priority).push(entry)
+    this.#ready.push(entry)
     this.#readyCount++
     this.#readyBytes += entry.size
     return entry
@@ -68,27 +67,18 @@ export class MemoryStore implements MessageStore {
 
   peek(): StoredMessage | undefined {
     if (this.#readyCount === 0) return undefined
-    const levels = this.#levels
-    for (let i = levels.length - 1; i >= 0; i--) {
-      const head = levels[i]!.peek()
-      if (head !== undefined) return head
-    }
-    return undefined
+    return this.#ready.headLevel()?.peek()
   }
 
   shift(): StoredMessage | undefined {
     if (this.#readyCount === 0) return undefined
-    const levels = this.#levels
-    for (let i = levels.length - 1; i >= 0; i--) {
-      const entry = levels[i]!.shift()
-      if (entry === undefined) continue
-      this.#readyCount--
-      this.#readyBytes -= entry.size
-      this.#outstandingCount++
-      this.#outstandingBytes += entry.size
-      return entry
-    }
-    return undefined
+    const entry = this.#ready.headLevel()?.shift()
+    if (entry === undefined) return undefined
+    this.#readyCount--
+    this.#readyBytes -= entry.size
+    this.#outstandingCount++
+    this.#outstandingBytes += entry.size
+    return entry
   }
 
   requeue(entry: StoredMessage): void {
@@ -97,19 +87,7 @@ export class MemoryStore implements MessageStore {
     this.#outstandingBytes -= entry.size
     this.#readyCount++
     this.#readyBytes += entry.size
-    const level = this.#level(entry.priority)
-    // Requeued messages usually belong at the head; insert by sequence otherwise.
-    const head = level.peek()
-    if (head === undefined || entry.seq < head.seq) return level.unshift(entry)
-    if (entry.seq > level.last()!.seq) return level.push(entry)
-    let lo = 0
-    let hi = level.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (level.at(mid)!.seq < entry.seq) lo = mid + 1
-      else hi = mid
-    }
-    level.insertAt(lo, entry)
+    this.#ready.insert(entry)
   }
 
   settle(entry: StoredMessage): void {
@@ -120,7 +98,7 @@ export class MemoryStore implements MessageStore {
 
   purge(): number {
     const count = this.#readyCount
-    for (const level of this.#levels) level.clear()
+    this.#ready.clear()
     this.#readyCount = 0
     this.#readyBytes = 0
     return count
@@ -131,11 +109,6 @@ export class MemoryStore implements MessageStore {
     this.#outstandingCount = 0
     this.#outstandingBytes = 0
     this.#closed = true
-  }
-
-  #level(priority: number): Deque<StoredMessage> {
-    const levels = this.#levels
-    return levels[priority < levels.length ? priority : levels.length - 1]!
   }
 }
 

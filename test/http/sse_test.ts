@@ -2,6 +2,8 @@
 // and AMQP binding keys, the event format, heartbeats, the subscription queue's life, errors, and
 // the bounded memory a client that stops reading costs.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { once } from 'node:events'
+import { connect } from 'node:net'
 import type { Channel, ChannelModel } from 'amqplib'
 import { amqplibConnect, closeQuietly, uniq } from '../helpers/amqp.ts'
 import { startBroker, type TestBroker } from '../helpers/broker.ts'
@@ -31,6 +33,11 @@ function publishTopic(topic: string, body: string | Uint8Array, contentType = 't
     headers: { Authorization: GUEST_AUTH, 'Content-Type': contentType },
     body,
   })
+}
+
+/** Whether `queue` is bound to amq.topic with `key`. */
+function queueBoundTo(queue: string, key: string): boolean {
+  return broker.server.broker.management.bindings('/').some((b) => b.destination === queue && b.routingKey === key)
 }
 
 function liveQueues(): string[] {
@@ -175,26 +182,32 @@ describe('GET /api/sse/{vhost} (live subscription)', () => {
 
   test('a client that stops reading costs a bounded amount: the rest waits in its queue, oldest dropped', async () => {
     const root = uniq('slow')
-    const controller = new AbortController()
-    const response = await fetch(`${broker.httpUrl}/api/sse/%2F?filter=${root}`, { headers: { Authorization: GUEST_AUTH }, signal: controller.signal })
-    // Read the opening event only, then never read again.
-    const reader = response.body!.getReader()
-    await reader.read()
-    const queue = liveQueues().at(-1)!
-    const body = Buffer.alloc(16 * 1024, 'x')
-    const total = 2000 // 32 MB: far more than socket buffers hold
-    for (let i = 0; i < total; i++) ch.publish('amq.topic', root, body)
-    // A publisher-side fence: once a fresh message is routed, every earlier one was too.
-    await waitFor(
-      () => {
-        const q = broker.server.broker.management.queue('/', queue)
-        return q !== undefined && q.lengths.ready === LIVE_QUEUE_LIMIT
-      },
-      { message: 'the subscription queue to fill up to its limit', timeout: 10_000 },
-    )
-    // Only the queue limit plus what the socket and the stream hold is kept for this client.
-    expect(broker.server.broker.heldBytes).toBeLessThan(LIVE_QUEUE_LIMIT * body.length * 2)
-    controller.abort()
-    await waitFor(() => broker.server.broker.management.queue('/', queue) === undefined, { message: 'the queue to go with the stream' })
-  })
+    // A raw HTTP client that stops reading its socket after the first bytes: real TCP backpressure.
+    const socket = connect(broker.httpPort, '127.0.0.1')
+    await once(socket, 'connect')
+    socket.write(`GET /api/sse/%2F?filter=${root} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${GUEST_AUTH}\r\n\r\n`)
+    await once(socket, 'data')
+    socket.pause()
+    try {
+      const management = broker.server.broker.management
+      const queue = await waitFor(() => management.queues('/').find((q) => q.name.startsWith('amq.gen-') && queueBoundTo(q.name, root)))
+      const body = Buffer.alloc(16 * 1024, 'x')
+      const total = 2000 // 32 MB: far more than socket buffers hold
+      for (let i = 0; i < total; i++) ch.publish('amq.topic', root, body)
+      // Every message routed, the stream stalled, and the queue holding exactly its limit.
+      const stalled = await waitFor(
+        () => {
+          const q = management.queue('/', queue.name)
+          return q !== undefined && q.activity.totals.publish === total && q.lengths.ready === LIVE_QUEUE_LIMIT ? q : undefined
+        },
+        { message: 'the subscription queue to fill up to its limit', timeout: 15_000 },
+      )
+      // What went out is what the socket buffers took; the rest was dropped, not buffered.
+      const sent = stalled.activity.totals.deliverNoAck
+      expect(sent + LIVE_QUEUE_LIMIT).toBeLessThan(total)
+      expect(broker.server.broker.heldBytes).toBeLessThan(2 * LIVE_QUEUE_LIMIT * body.length)
+    } finally {
+      socket.destroy()
+    }
+  }, 30_000)
 })
