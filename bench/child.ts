@@ -6,6 +6,7 @@
  */
 
 import type { Subprocess } from 'bun'
+import { cpuSeconds as procCpuSeconds } from './peers/broker.ts'
 
 type Event = Record<string, unknown> & { event: string }
 
@@ -99,10 +100,18 @@ export class Child {
     await this.finish(timeoutMs)
   }
 
-  /** CPU seconds (user + system) the process used; 0 until it has exited. */
+  /**
+   * CPU seconds (user + system) the process has used so far: from /proc while it runs, from its
+   * resource usage once it has exited (0 in the instant between the two).
+   */
   cpuSeconds(): number {
     const u = this.#proc.resourceUsage()
-    return u ? Number(u.cpuTime.user + u.cpuTime.system) / 1e6 : 0
+    if (u) return Number(u.cpuTime.user + u.cpuTime.system) / 1e6
+    try {
+      return procCpuSeconds(this.#proc.pid)
+    } catch {
+      return 0
+    }
   }
 
   /** Waits for a normal exit for up to `timeoutMs`, then kills. */

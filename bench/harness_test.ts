@@ -7,13 +7,14 @@ import { runLatency } from './rows/latency.ts'
 import { runMqttIdle, runMqttThroughput, runMqttToAmqp } from './rows/mqtt.ts'
 import type { RowContext } from './rows/row.ts'
 import { runThroughput } from './rows/throughput.ts'
+import { runApiListQueues, runHttpPublish, runSseFanout } from './rows/web.ts'
 
 let broker: TestBroker
 let ctx: RowContext
 
 beforeAll(async () => {
   broker = await startBroker({ logLevel: 'warn' })
-  const handle = { name: 'Warren', host: '127.0.0.1', port: broker.amqpPort, mqttPort: broker.mqttPort, pid: process.pid, version: 'test', stop: async () => {} }
+  const handle = { name: 'Warren', host: '127.0.0.1', port: broker.amqpPort, mqttPort: broker.mqttPort, httpPort: broker.httpPort, pid: process.pid, version: 'test', stop: async () => {} }
   ctx = { broker: handle, scale: 1, timeoutMs: 15000, log: () => {} }
 })
 
@@ -86,4 +87,48 @@ test('idle MQTT connections open in two processes and close', async () => {
   const r = await runMqttIdle(ctx, { connections: 30, processes: 2, concurrency: 10, keepalive: 0, settleMs: 10 })
   expect(r.connections).toBe(30)
   expect(Number.isFinite(r.perConnectionKiB)).toBe(true)
+})
+
+// Web messaging (issue 4).
+
+const paced = { rate: 50, seconds: 1, warmupSeconds: 0 }
+
+test('MQTT fan-out with a paced latency phase records one sample per delivery', async () => {
+  const r = await runMqttThroughput(ctx, { ...mqtt, subscribers: 5, subscriberProcesses: 2, warmup: 20, count: 300, latency: paced })
+  expect(r.measured).toBe(1500)
+  expect(r.received).toBe(1600)
+  expect(r.latencyMessages).toBe(50)
+  expect(r.latencySamples).toBe(250)
+  expect(r.totalReceived).toBe(1850)
+  expect(r.p99).toBeGreaterThanOrEqual(r.p50!)
+})
+
+test('SSE fan-out counts every event over clients in two processes, then latency', async () => {
+  const r = await runSseFanout(ctx, { bodySize: 16, subscribers: 5, processes: 2, warmup: 20, count: 300, latency: paced })
+  expect(r.measured).toBe(1500)
+  expect(r.received).toBe(1600)
+  expect(r.rate).toBeGreaterThan(0)
+  expect(r.latencySamples).toBe(250)
+  expect(r.totalReceived).toBe(1850)
+  expect(r.p99).toBeGreaterThanOrEqual(r.p50!)
+})
+
+test('SSE fan-out without a latency phase', async () => {
+  const r = await runSseFanout(ctx, { bodySize: 16, subscribers: 3, processes: 1, warmup: 0, count: 100 })
+  expect(r.measured).toBe(300)
+  expect(r.p99).toBeUndefined()
+})
+
+test('HTTP publish answers every request and every message reaches the queue', async () => {
+  const r = await runHttpPublish(ctx, { connections: 4, bodySize: 16, warmup: 20, count: 200 })
+  expect(r.topicsRequests).toBe(200)
+  expect(r.exchangeRequests).toBe(200)
+  expect(r.queued).toBe(440)
+})
+
+test('listing queues finds every declared queue, whole and paged', async () => {
+  const r = await runApiListQueues(ctx, { queues: 50, calls: 2, pageSize: 10, channels: 3 })
+  expect(r.listedQueues).toBe(50)
+  expect(r.pageItems).toBe(10)
+  expect(r.firstMs).toBeGreaterThan(0)
 })

@@ -1,7 +1,8 @@
 /**
  * Benchmark runner: starts each broker in turn, runs the same rows against it with the raw AMQP
  * and MQTT load generators in bench/roles/, and prints markdown tables with Warren beside each
- * row's peer: RabbitMQ for the AMQP rows, Mosquitto for the MQTT rows.
+ * row's peer: RabbitMQ for the AMQP rows, Mosquitto for the MQTT rows, and for the Warren-only
+ * HTTP/SSE rows a "Reference" table that sets a figure against another Warren row.
  *
  *   bun bench/run.ts [--target warren|rabbitmq|mosquitto|both] [--rows id,id] [--scale 0.1]
  *                    [--repeat 3] [--timeout SECONDS] [--profile] [--json PATH]

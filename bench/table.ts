@@ -1,11 +1,12 @@
 /**
  * Renders Warren's results beside each row's peer (RabbitMQ for AMQP rows, Mosquitto for MQTT
- * rows) as the markdown tables used in BENCHMARKS.md: one table per peer.
+ * rows) as the markdown tables used in BENCHMARKS.md: one table per peer, plus a "Reference"
+ * table for `self` rows, whose comparisons are other Warren rows (a metric's `reference`).
  *
  * @module
  */
 
-import { PEER_LABEL, type PeerName, type RowDef, peerOf } from './rows/row.ts'
+import { type Group, PEER_LABEL, type PeerName, type RowDef, peerOf } from './rows/row.ts'
 import { formatNumber } from './stats.ts'
 
 export type TargetName = 'warren' | PeerName
@@ -27,25 +28,27 @@ export interface Side {
 export type Results = Partial<Record<TargetName, Side>>
 
 export function renderTable(rows: readonly RowDef[], results: Results): string {
-  const peers: PeerName[] = []
+  const peers: Group[] = []
   for (const row of rows) if (!peers.includes(peerOf(row))) peers.push(peerOf(row))
   return peers.map((p) => renderPeer(p, rows.filter((r) => peerOf(r) === p), results)).join('\n\n')
 }
 
-function renderPeer(peer: PeerName, rows: readonly RowDef[], results: Results): string {
+function renderPeer(peer: Group, rows: readonly RowDef[], results: Results): string {
   const name = PEER_LABEL[peer]
-  const lines = [`| Metric | Warren | ${name} | Warren / ${name} | Goal | Met |`, '| --- | ---: | ---: | ---: | --- | --- |']
+  const lines = [`| Metric | Warren | ${name} | Warren / ${peer === 'self' ? 'reference' : name} | Goal | Met |`, '| --- | ---: | ---: | ---: | --- | --- |']
+  // A `self` table has no peer side: its comparisons come from other Warren rows.
+  const peerSide = peer === 'self' ? undefined : results[peer]
   for (const row of rows) {
     for (const m of row.metrics) {
       const w = value(results.warren, row.id, m.key)
-      const r = row.warrenOnly ? 'n/a' : value(results[peer], row.id, m.key)
+      const r = m.reference ? value(results.warren, m.reference.row, m.reference.key) : row.warrenOnly || peer === 'self' ? 'n/a' : value(peerSide, row.id, m.key)
       const ratio = typeof w === 'number' && typeof r === 'number' && r > 0 ? `${(w / r).toFixed(2)}x` : '–'
       // A relative goal needs both figures; an absolute one only Warren's.
       const wValues = results.warren?.rows[row.id]
       const judged = typeof w === 'number' && wValues?.ok && m.target.met && (typeof r === 'number' || m.target.absolute)
       const met = judged ? (m.target.met!(w, typeof r === 'number' ? r : Number.NaN, wValues.values) ? 'yes' : 'no') : '–'
       const wNote = typeof w === 'number' ? noteOf(m, results.warren, row.id) : ''
-      const rNote = typeof r === 'number' ? noteOf(m, results[peer], row.id) : ''
+      const rNote = m.reference ? (r === undefined ? '' : ` (${m.reference.label})`) : typeof r === 'number' ? noteOf(m, peerSide, row.id) : ''
       lines.push(`| ${m.label} | ${cell(w, m.unit)}${wNote} | ${cell(r, m.unit)}${rNote} | ${ratio} | ${m.target.text} | ${met} |`)
     }
   }

@@ -70,3 +70,33 @@ test('MQTT rows get a Mosquitto table: n/a for a Warren-only row, an absolute go
   expect(lines[3]).toBe('| Idle | 4.00 KiB | not yet runnable | – | < 10 KiB | yes |')
   expect(lines[4]).toBe('| X | 7.00 msg/s | n/a | – | none | – |')
 })
+
+test('a self table sets a metric against another Warren row, and judges absolute goals alone', () => {
+  const selfRows: RowDef[] = [
+    { id: 'ref', peer: 'self', warrenOnly: true, repeatable: true, metrics: [{ key: 'rate', label: 'Ref', unit: 'msg/s', better: 'higher', target: { text: 'none' } }], run: async () => ({}) },
+    {
+      id: 'sse',
+      peer: 'self',
+      warrenOnly: true,
+      repeatable: true,
+      metrics: [
+        {
+          key: 'rate',
+          label: 'SSE',
+          unit: 'msg/s',
+          better: 'higher',
+          target: { text: '>= 80% of Ref', met: (w, r) => w >= 0.8 * r },
+          reference: { row: 'ref', key: 'rate', label: 'Ref row' },
+        },
+        { key: 'ms', label: 'List', unit: 'ms', better: 'lower', target: { text: '< 300 ms', absolute: true, met: (w) => w < 300 } },
+      ],
+      run: async () => ({}),
+    },
+  ]
+  const md = renderTable(selfRows, { warren: { rows: { ref: { ok: true, values: { rate: 1000 } }, sse: { ok: true, values: { rate: 700, ms: 120 } } } } })
+  const lines = md.split('\n')
+  expect(lines[0]).toBe('| Metric | Warren | Reference | Warren / reference | Goal | Met |')
+  expect(lines[2]).toBe('| Ref | 1,000 msg/s | n/a | – | none | – |')
+  expect(lines[3]).toBe('| SSE | 700 msg/s | 1,000 msg/s (Ref row) | 0.70x | >= 80% of Ref | no |')
+  expect(lines[4]).toBe('| List | 120 ms | n/a | – | < 300 ms | yes |')
+})

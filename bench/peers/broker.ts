@@ -14,6 +14,8 @@ export interface BrokerHandle {
   readonly port: number
   /** The MQTT port, for brokers that speak MQTT. */
   readonly mqttPort?: number
+  /** The HTTP API port (management, HTTP publish, SSE), for brokers that serve one here. */
+  readonly httpPort?: number
   /** The process whose RSS is measured (Warren's bun process, RabbitMQ's beam.smp). */
   readonly pid: number
   readonly version: string
@@ -33,6 +35,12 @@ export const MQTT_SETTINGS = {
   inflight: Number(process.env.BENCH_MQTT_INFLIGHT ?? 256),
   /** Queued messages per subscriber: Mosquitto max_queued_messages 0 = no limit (default 1000), Warren mqttSessionQueueLimit (default 10,000). */
   warrenSessionQueueLimit: 100_000_000,
+  /**
+   * Warren's sseLiveQueueLimit (default 10,000, oldest dropped beyond it): a live SSE
+   * subscription's queue gets the same room as an MQTT session, so the fan-out rows compare
+   * delivery speed, not drop policies.
+   */
+  warrenSseLiveQueueLimit: 100_000_000,
 } as const
 
 /** VmRSS of `pid` in bytes, from /proc/<pid>/status. */

@@ -1,8 +1,10 @@
 /**
  * Starts Warren as its own process (`bun src/main.ts`, every port 0, a temp data dir) and reads
- * the AMQP and MQTT ports from its startup line (`… amqp 127.0.0.1:PORT, mqtt 127.0.0.1:PORT …`).
+ * the AMQP, MQTT and HTTP ports from its startup line
+ * (`… amqp 127.0.0.1:PORT, mqtt 127.0.0.1:PORT, http 127.0.0.1:PORT …`).
  * The open-file limit is raised for the 10,000-connection row, and the MQTT in-flight window and
- * session queue limit are set as for Mosquitto (MQTT_SETTINGS, through a `--config` file).
+ * session queue limit are set as for Mosquitto (MQTT_SETTINGS, through a `--config` file), and a
+ * live SSE subscription's queue limit as the MQTT one.
  *
  * @module
  */
@@ -29,7 +31,14 @@ export async function startWarren(opts: WarrenOptions = {}): Promise<BrokerHandl
   const prof = opts.profileDir ? ['--cpu-prof', '--cpu-prof-md', `--cpu-prof-dir=${opts.profileDir}`] : []
   if (opts.profileDir) mkdirSync(opts.profileDir, { recursive: true })
   const configFile = `${dataDir}.json`
-  writeFileSync(configFile, JSON.stringify({ mqttReceiveMaximum: MQTT_SETTINGS.inflight, mqttSessionQueueLimit: MQTT_SETTINGS.warrenSessionQueueLimit }))
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      mqttReceiveMaximum: MQTT_SETTINGS.inflight,
+      mqttSessionQueueLimit: MQTT_SETTINGS.warrenSessionQueueLimit,
+      sseLiveQueueLimit: MQTT_SETTINGS.warrenSseLiveQueueLimit,
+    }),
+  )
   const argv = ['--amqp-port', '0', '--mqtt-port', '0', '--http-port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--config', configFile]
   // `exec` in the wrapper keeps the pid, so RSS and CPU are still read from the broker itself.
   const cmd = withManyFiles([process.execPath, ...prof, join(ROOT, 'src/main.ts'), ...argv])
@@ -42,8 +51,9 @@ export async function startWarren(opts: WarrenOptions = {}): Promise<BrokerHandl
   const log = createWriteStream(logPath)
 
   const timeout = opts.timeout ?? 20000
-  let found: ((ports: { host: string; port: number; mqttPort: number }) => void) | null = null
-  const ready = new Promise<{ host: string; port: number; mqttPort: number }>((resolve) => (found = resolve))
+  type Ports = { host: string; port: number; mqttPort: number; httpPort: number }
+  let found: ((ports: Ports) => void) | null = null
+  const ready = new Promise<Ports>((resolve) => (found = resolve))
   // Keep draining both pipes for the broker's whole life so a chatty log never blocks it.
   const pump = async (stream: ReadableStream<Uint8Array>): Promise<void> => {
     const decoder = new TextDecoder()
@@ -54,8 +64,9 @@ export async function startWarren(opts: WarrenOptions = {}): Promise<BrokerHandl
       pending += decoder.decode(chunk, { stream: true })
       const m = /\bamqp ([\d.]+):(\d+)(?=\D)/.exec(pending)
       const mq = /\bmqtt [\d.]+:(\d+)(?=\D)/.exec(pending)
-      if (m && mq) {
-        found({ host: m[1]!, port: Number(m[2]), mqttPort: Number(mq[1]) })
+      const http = /\bhttp [\d.]+:(\d+)(?=\D)/.exec(pending)
+      if (m && mq && http) {
+        found({ host: m[1]!, port: Number(m[2]), mqttPort: Number(mq[1]), httpPort: Number(http[1]) })
         found = null
         pending = ''
       } else if (pending.length > 65536) pending = pending.slice(-1024)
@@ -68,7 +79,7 @@ export async function startWarren(opts: WarrenOptions = {}): Promise<BrokerHandl
   const outcome = await Promise.race([
     ready,
     proc.exited.then((code) => new Error(`Warren exited with code ${code} during startup; see ${logPath}`)),
-    new Promise<Error>((resolve) => (timer = setTimeout(() => resolve(new Error(`Warren printed no "amqp HOST:PORT, mqtt HOST:PORT" line within ${timeout} ms; see ${logPath}`)), timeout))),
+    new Promise<Error>((resolve) => (timer = setTimeout(() => resolve(new Error(`Warren printed no "amqp HOST:PORT, mqtt HOST:PORT, http HOST:PORT" line within ${timeout} ms; see ${logPath}`)), timeout))),
   ])
   clearTimeout(timer)
   const cleanup = async (): Promise<void> => {
@@ -95,6 +106,7 @@ export async function startWarren(opts: WarrenOptions = {}): Promise<BrokerHandl
     host: outcome.host,
     port: outcome.port,
     mqttPort: outcome.mqttPort,
+    httpPort: outcome.httpPort,
     pid: proc.pid,
     version: `warren ${pkg.version} on bun ${Bun.version}`,
     stop: cleanup,

@@ -7,6 +7,11 @@
  * QoS 1 at most `window` publishes are unacknowledged at a time, and each batch is renumbered in
  * place (packet ids 1..65535, cycling), so memory stays bounded whatever the broker does.
  *
+ * With `rate` set (QoS 0 only) the publisher is paced instead: a 1 ms timer sends whatever the
+ * schedule says is due (a late tick sends more, so the offered rate holds), and every body
+ * carries its send time (bench/stamp.ts): marker `W` for the first `warmupCount` messages, `T`
+ * (recorded by the subscribers) after them.
+ *
  * Events: `done { sent, acked, ms }`; `ms` runs to the PINGRESP after the last publish (QoS 0)
  * or the last PUBACK (QoS 1), i.e. until the broker has read every message.
  *
@@ -15,6 +20,7 @@
 
 import { MqttClient } from '../mqtt/client.ts'
 import { publishPacket, setPacketId } from '../mqtt/packets.ts'
+import { RECORDED, STAMP_BYTES, WARMUP, nowMicros, writeStamp } from '../stamp.ts'
 import { emit, exit, fail, roleArgs } from './io.ts'
 
 export interface MqttPublisherArgs {
@@ -27,12 +33,17 @@ export interface MqttPublisherArgs {
   qos: 0 | 1
   /** QoS 1: most unacknowledged publishes at a time. */
   window: number
+  /** Paced mode (QoS 0): messages per second, each stamped with its send time. */
+  rate?: number
+  /** Paced mode: the first messages, stamped but marked as warm-up. */
+  warmupCount?: number
 }
 
 const BATCH_BYTES = 64 * 1024
 
 async function main(): Promise<void> {
   const args = roleArgs<MqttPublisherArgs>()
+  if (args.rate !== undefined) return paced(args)
   const body = new Uint8Array(args.bodySize).fill(0x61)
   const one = publishPacket(args.topic, body, args.qos)
   const size = one.bytes.length
@@ -101,6 +112,47 @@ async function main(): Promise<void> {
   const ms = performance.now() - t0
   await client.close(10000)
   emit('done', { sent, acked, ms })
+  exit(0)
+}
+
+/** Paced, stamped QoS 0 publishing (see the module comment). */
+async function paced(args: MqttPublisherArgs): Promise<void> {
+  if (args.qos !== 0) throw new Error('paced publishing is QoS 0 only')
+  if (args.bodySize < STAMP_BYTES) throw new RangeError(`bodySize must hold a timestamp (>= ${STAMP_BYTES})`)
+  const rate = args.rate!
+  const warmupCount = args.warmupCount ?? 0
+  const template = publishPacket(args.topic, new Uint8Array(args.bodySize).fill(0x61), 0).bytes
+  // QoS 0: the body is the packet's tail.
+  const bodyOffset = template.length - args.bodySize
+  const client = await MqttClient.connect({ host: args.host, port: args.port, clientId: args.clientId })
+  client.closed.then((err) => err && fail(err))
+  let sent = 0
+  const t0 = performance.now()
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const due = Math.min(args.count, Math.floor(((performance.now() - t0) / 1000) * rate)) - sent
+      if (due <= 0) return
+      const out = new Uint8Array(template.length * due)
+      const now = nowMicros()
+      for (let i = 0; i < due; i++) {
+        out.set(template, i * template.length)
+        writeStamp(out, i * template.length + bodyOffset, sent + i < warmupCount ? WARMUP : RECORDED, now)
+      }
+      sent += due
+      // A few hundred bytes per tick: a socket that backs up here means the broker stalled, which
+      // the subscribers' timeouts report; no extra buffering guard needed.
+      client.write(out)
+      if (sent >= args.count) {
+        clearInterval(timer)
+        resolve()
+      }
+    }, 1)
+  })
+  await client.drained()
+  await client.ping()
+  const ms = performance.now() - t0
+  await client.close(10000)
+  emit('done', { sent, acked: 0, ms })
   exit(0)
 }
 

@@ -4,16 +4,25 @@
  * and stops at `warmup + count`, summed over this process's connections. With QoS 1 every
  * delivery is acknowledged with its own PUBACK, coalesced into one socket write per read.
  *
- * A broker that drops messages would leave the count short forever, so once deliveries have
- * started, `quietMs` without a new one ends the role with an error naming the shortfall.
+ * With `latencyCount` > 0 a second phase follows the first: `latencyCount` more deliveries whose
+ * bodies carry their send time (bench/stamp.ts, marker `T`; `W` marks unrecorded warm-up), sent
+ * at a fixed rate by a second publisher the parent starts once every subscriber process is done.
  *
- * Events: `ready` once every SUBACK is in, then `result { received, ms, rate }`.
+ * A broker that drops messages would leave the count short forever, so once deliveries have
+ * started, `quietMs` without a new one ends the role with an error naming the shortfall (the gap
+ * between the two phases excepted).
+ *
+ * Events: `ready` once every SUBACK is in, then `result { received, ms, rate }`, then with a
+ * second phase `latency { received, samples, hist }` (a histogram the parent merges).
  *
  * @module
  */
 
+import { readDigits } from '../http/scanner.ts'
 import { MqttClient } from '../mqtt/client.ts'
 import { PUBACK_SIZE, publishPacketId, writePuback } from '../mqtt/packets.ts'
+import { RECORDED, STAMP_DIGITS, elapsedMs, nowMicros } from '../stamp.ts'
+import { LatencyHistogram } from '../stats.ts'
 import { emit, exit, fail, roleArgs } from './io.ts'
 
 export interface MqttSubscriberArgs {
@@ -26,6 +35,8 @@ export interface MqttSubscriberArgs {
   /** Totals over all of this process's connections. */
   warmup: number
   count: number
+  /** Stamped deliveries expected after `warmup + count` (phase 2); 0 (default) for none. */
+  latencyCount?: number
   quietMs: number
 }
 
@@ -35,16 +46,47 @@ const CONNECT_WAVE = 50
 async function main(): Promise<void> {
   const args = roleArgs<MqttSubscriberArgs>()
   const target = args.warmup + args.count
+  const latencyCount = args.latencyCount ?? 0
+  const total = target + latencyCount
+  const hist = new LatencyHistogram()
   let received = 0
   let t0 = 0
   let finished = false
+  /** Between the phases: quiet is expected until the paced publisher starts. */
+  let between = false
   const clients: MqttClient[] = []
 
+  /** The last expected delivery is in: the connection that read it flushes its acks, then finish(). */
+  let done = false
   const finish = (): void => {
+    if (finished) return
     finished = true
-    const ms = performance.now() - t0
-    emit('result', { received, ms, rate: (args.count / ms) * 1000 })
     void Promise.all(clients.map((c) => c.close(5000))).then(() => exit(0))
+  }
+
+  const counted = (buf: Uint8Array, offset: number, size: number, flags: number): void => {
+    received++
+    if (received === args.warmup) t0 = performance.now()
+    else if (received === target) {
+      const ms = performance.now() - t0
+      emit('result', { received, ms, rate: (args.count / ms) * 1000 })
+      if (latencyCount === 0) done = true
+      else between = true
+      return
+    }
+    if (received > target) {
+      between = false
+      // The body is the packet's tail: after the topic (and the packet id at QoS > 0).
+      const body = offset + 2 + ((buf[offset]! << 8) | buf[offset + 1]!) + ((flags & 0x06) !== 0 ? 2 : 0)
+      if (body < offset + size && buf[body] === RECORDED) {
+        const sent = readDigits(buf, body + 1, STAMP_DIGITS)
+        if (!Number.isNaN(sent)) hist.record(elapsedMs(sent, nowMicros()))
+      }
+      if (received === total) {
+        emit('latency', { received, samples: hist.total, hist: hist.pairs() })
+        done = true
+      }
+    }
   }
 
   const connectOne = async (i: number): Promise<MqttClient> => {
@@ -64,14 +106,13 @@ async function main(): Promise<void> {
       port: args.port,
       clientId: `${args.clientIdPrefix}-${i}`,
       hooks: {
-        onPublish(flags, buf, offset) {
+        onPublish(flags, buf, offset, size) {
           if ((flags & 0x06) !== 0) {
             if (ackOff + PUBACK_SIZE > acks.length) flushAcks()
             ackOff = writePuback(acks, ackOff, publishPacketId(buf, offset))
           }
-          received++
-          if (received === args.warmup) t0 = performance.now()
-          else if (received === target) {
+          counted(buf, offset, size, flags)
+          if (done && !finished) {
             flushAcks()
             finish()
           }
@@ -97,11 +138,11 @@ async function main(): Promise<void> {
   let quietSince = performance.now()
   setInterval(() => {
     if (finished) return
-    if (received !== last || received === 0) {
+    if (received !== last || received === 0 || between) {
       last = received
       quietSince = performance.now()
     } else if (performance.now() - quietSince > args.quietMs) {
-      fail(new Error(`received ${received} of ${target} deliveries, then nothing for ${Math.round(args.quietMs / 1000)} s (messages dropped?)`))
+      fail(new Error(`received ${received} of ${total} deliveries, then nothing for ${Math.round(args.quietMs / 1000)} s (messages dropped?)`))
     }
   }, 250).unref()
   emit('ready')

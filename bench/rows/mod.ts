@@ -1,6 +1,7 @@
 /**
  * The rows of BENCHMARKS.md, in run order, with the issue's goal for each: the AMQP rows beside
- * RabbitMQ, then the MQTT rows of issue 3 beside Mosquitto.
+ * RabbitMQ, then the MQTT rows of issue 3 beside Mosquitto, then the web messaging rows of issue
+ * 4 (Warren only; the SSE fan-out set against Warren's MQTT fan-out to as many subscribers).
  *
  * bench/run.ts starts a fresh broker for every row, so rows cannot disturb each other.
  *
@@ -10,8 +11,10 @@
 import { runIdleConnections } from './idle_connections.ts'
 import { runLatency } from './latency.ts'
 import { type MqttThroughputSpec, runMqttIdle, runMqttThroughput, runMqttToAmqp } from './mqtt.ts'
+import type { PacedLatency } from './paced_latency.ts'
 import { type Metric, type RowDef, atLeast, atMostRabbit } from './row.ts'
 import { type ThroughputSpec, runThroughput } from './throughput.ts'
+import { runApiListQueues, runHttpPublish, runSseFanout } from './web.ts'
 
 function throughputRow(id: string, label: string, spec: ThroughputSpec, factor = 1, unit = 'msg/s'): RowDef {
   // For persistent rows the disk traffic is part of the result: a broker that wrote nothing did
@@ -46,6 +49,19 @@ const mqttQos0 = { qos: 0, window: 0, subscribers: 1, subscriberProcesses: 1 } a
 /** The QoS 1 publisher's window of unacknowledged PUBLISHes (as the AMQP confirm window). */
 const MQTT_WINDOW = 1000
 const mqttQos1 = { qos: 1, window: MQTT_WINDOW, subscribers: 1, subscriberProcesses: 1 } as const
+
+/**
+ * Issue 4's fan-out: 1 publisher -> 1,000 subscribers in 2 client processes, 16 B bodies, the same
+ * for MQTT and SSE. Published messages: 500 warm-up + 5,000 measured, so 5.5M deliveries.
+ */
+const FANOUT_1000 = { subscribers: 1000, processes: 2, bodySize: 16, warmup: 500, count: 5_000 }
+/**
+ * Then a paced phase on the same subscriptions for latency (paced_latency.ts); BENCH_FANOUT_RATE
+ * changes the publisher's rate (messages/s) for both rows.
+ */
+const FANOUT_LATENCY: PacedLatency = { rate: Number(process.env.BENCH_FANOUT_RATE ?? 20), seconds: 10, warmupSeconds: 1 }
+const pacedLabel = `${FANOUT_LATENCY.rate} msg/s = ${((FANOUT_LATENCY.rate * FANOUT_1000.subscribers) / 1000).toLocaleString('en-US')}k deliveries/s`
+const noGoal: Metric['target'] = { text: 'none set' }
 
 export const ROWS: readonly RowDef[] = [
   {
@@ -129,5 +145,107 @@ export const ROWS: readonly RowDef[] = [
     metrics: [{ key: 'rate', label: 'MQTT QoS 0 a/b -> amq.topic -> AMQP queue (a.b), 16 B, auto-ack', unit: 'msg/s', better: 'higher', target: { text: 'none set (Warren only)' } }],
     repeatable: true,
     run: (ctx) => runMqttToAmqp(ctx, { bodySize: 16, warmup: 100_000, count: 1_000_000 }),
+  },
+  // Web messaging (issue 4), Warren only. The MQTT row first: it is the SSE row's reference.
+  {
+    id: 'mqtt-fanout-1000',
+    peer: 'self',
+    warrenOnly: true,
+    metrics: [
+      { key: 'rate', label: 'MQTT QoS 0, 16 B, 1 -> 1,000 subscribers', unit: 'deliveries/s', better: 'higher', target: { text: 'none (reference of the SSE row)' } },
+      { key: 'p99', label: `MQTT 1 -> 1,000, latency p99 at ${pacedLabel}`, unit: 'ms', better: 'lower', target: noGoal },
+    ],
+    repeatable: true,
+    freshBroker: true,
+    run: (ctx) =>
+      runMqttThroughput(ctx, {
+        ...mqttQos0,
+        bodySize: FANOUT_1000.bodySize,
+        subscribers: FANOUT_1000.subscribers,
+        subscriberProcesses: FANOUT_1000.processes,
+        warmup: FANOUT_1000.warmup,
+        count: FANOUT_1000.count,
+        latency: FANOUT_LATENCY,
+      }),
+  },
+  {
+    id: 'sse-fanout',
+    peer: 'self',
+    warrenOnly: true,
+    metrics: [
+      {
+        key: 'rate',
+        label: 'SSE fan-out: MQTT QoS 0 publisher, 16 B -> 1,000 SSE clients',
+        unit: 'deliveries/s',
+        better: 'higher',
+        target: { text: '>= 80% of MQTT fan-out to 1,000', met: (w, r) => w >= 0.8 * r },
+        reference: { row: 'mqtt-fanout-1000', key: 'rate', label: 'MQTT, 1 -> 1,000' },
+      },
+      {
+        key: 'p50',
+        label: `SSE 1 -> 1,000, latency p50 at ${pacedLabel}`,
+        unit: 'ms',
+        better: 'lower',
+        target: noGoal,
+        reference: { row: 'mqtt-fanout-1000', key: 'p50', label: 'MQTT' },
+      },
+      {
+        key: 'p99',
+        label: `SSE 1 -> 1,000, latency p99 at ${pacedLabel}`,
+        unit: 'ms',
+        better: 'lower',
+        target: noGoal,
+        reference: { row: 'mqtt-fanout-1000', key: 'p99', label: 'MQTT' },
+      },
+    ],
+    repeatable: true,
+    freshBroker: true,
+    run: (ctx) => runSseFanout(ctx, { ...FANOUT_1000, latency: FANOUT_LATENCY }),
+  },
+  {
+    id: 'http-publish',
+    peer: 'self',
+    warrenOnly: true,
+    metrics: [
+      {
+        key: 'topicsRate',
+        label: 'HTTP publish POST /api/topics (16 B raw body), 32 keep-alive connections',
+        unit: 'req/s',
+        better: 'higher',
+        target: noGoal,
+        note: (v) => `p99 ${(v.topicsP99 ?? 0).toFixed(1)} ms`,
+      },
+      {
+        key: 'exchangeRate',
+        label: 'HTTP publish POST /api/exchanges/…/publish (JSON, 16 B payload), 32 connections',
+        unit: 'req/s',
+        better: 'higher',
+        target: noGoal,
+        note: (v) => `p99 ${(v.exchangeP99 ?? 0).toFixed(1)} ms`,
+      },
+    ],
+    repeatable: true,
+    run: (ctx) => runHttpPublish(ctx, { connections: 32, bodySize: 16, warmup: 5_000, count: 50_000 }),
+  },
+  {
+    id: 'api-list-queues',
+    peer: 'self',
+    warrenOnly: true,
+    metrics: [
+      {
+        key: 'firstMs',
+        label: 'GET /api/queues, 10,000 queues, first call',
+        unit: 'ms',
+        better: 'lower',
+        target: { text: '< 300 ms', absolute: true, met: (w) => w < 300 },
+        note: (v) => `${((v.bytes ?? 0) / 1e6).toFixed(1)} MB`,
+      },
+      { key: 'warmMs', label: 'GET /api/queues, 10,000 queues, warm (median of 5)', unit: 'ms', better: 'lower', target: { text: '< 300 ms', absolute: true, met: (w) => w < 300 } },
+      { key: 'pagedFirstMs', label: 'GET /api/queues?page=1&page_size=100, first call', unit: 'ms', better: 'lower', target: noGoal },
+      { key: 'pagedWarmMs', label: 'GET /api/queues?page=1&page_size=100, warm (median of 5)', unit: 'ms', better: 'lower', target: noGoal },
+    ],
+    repeatable: true,
+    freshBroker: true,
+    run: (ctx) => runApiListQueues(ctx, { queues: 10_000, calls: 5, pageSize: 100, channels: 10 }),
   },
 ]

@@ -13,6 +13,7 @@ import type { ConsumerArgs } from '../roles/consumer.ts'
 import type { MqttIdleArgs } from '../roles/mqtt_idle.ts'
 import type { MqttPublisherArgs } from '../roles/mqtt_publisher.ts'
 import type { MqttSubscriberArgs } from '../roles/mqtt_subscriber.ts'
+import { type PacedLatency, pacedMessages, runPacedPhase } from './paced_latency.ts'
 import { type RowContext, uniqueName, within } from './row.ts'
 
 export interface MqttThroughputSpec {
@@ -27,7 +28,12 @@ export interface MqttThroughputSpec {
   /** Published messages before the clock starts, and after it (unscaled). */
   warmup: number
   count: number
+  /** A paced, timestamped second phase measuring delivery latency (QoS 0; see paced_latency.ts). */
+  latency?: PacedLatency
 }
+
+/** Subscriber connections per process above which the process gets a raised open-file limit. */
+export const MANY_CONNECTIONS = 200
 
 /** Deliveries stop for this long (after they started) = the broker dropped something. */
 const QUIET_MS = 10_000
@@ -38,14 +44,15 @@ function mqttPort(ctx: RowContext): number {
   return port
 }
 
-function scaled(ctx: RowContext, warmup: number, count: number): { warmup: number; count: number } {
+export function scaled(ctx: RowContext, warmup: number, count: number): { warmup: number; count: number } {
   return { warmup: Math.max(0, Math.round(warmup * ctx.scale)), count: Math.max(1, Math.round(count * ctx.scale)) }
 }
 
 /**
  * One publisher process -> topic -> `subscribers` connections. `rate` is deliveries per second
  * counted by the subscribers over the measured window, summed over the subscriber processes
- * (each times its own window; they overlap almost entirely).
+ * (each times its own window; they overlap almost entirely). With `spec.latency`, a paced
+ * second phase follows on the same subscriptions and adds p50 … max (ms) to the figures.
  */
 export async function runMqttThroughput(ctx: RowContext, spec: MqttThroughputSpec): Promise<Record<string, number>> {
   const { host, pid } = ctx.broker
@@ -57,6 +64,7 @@ export async function runMqttThroughput(ctx: RowContext, spec: MqttThroughputSpe
   let publisher: Child | null = null
   try {
     const procs = Math.max(1, Math.min(spec.subscriberProcesses, spec.subscribers))
+    const paced = spec.latency ? pacedMessages(ctx, spec.latency).total : 0
     for (let p = 0; p < procs; p++) {
       // Spread the connections as evenly as possible over the processes.
       const connections = Math.floor(spec.subscribers / procs) + (p < spec.subscribers % procs ? 1 : 0)
@@ -69,30 +77,37 @@ export async function runMqttThroughput(ctx: RowContext, spec: MqttThroughputSpe
         qos: spec.qos,
         warmup: warmup * connections,
         count: count * connections,
+        latencyCount: paced * connections,
         quietMs: QUIET_MS,
       }
-      subs.push(Child.spawn('./roles/mqtt_subscriber.ts', args))
+      subs.push(Child.spawn('./roles/mqtt_subscriber.ts', args, { manyFiles: connections > MANY_CONNECTIONS }))
     }
     for (const s of subs) await s.next('ready', 60000)
     const pubArgs: MqttPublisherArgs = { host, port, clientId: `${id}-p`, topic, count: warmup + count, bodySize: spec.bodySize, qos: spec.qos, window: spec.window }
     const cpu0 = cpuSeconds(pid)
     const busy0 = machineBusySeconds()
+    const subsCpu0 = subs.reduce((a, s) => a + s.cpuSeconds(), 0)
     const wall0 = performance.now()
     publisher = Child.spawn('./roles/mqtt_publisher.ts', pubArgs)
     const publisherDone = publisher.next('done', ctx.timeoutMs)
     publisherDone.catch(() => undefined)
     const results = await Promise.all(subs.map((s) => s.next('result', ctx.timeoutMs)))
+    // The subscribers may live on for the latency phase: read their CPU time from /proc now.
+    const subsCpu = subs.reduce((a, s) => a + s.cpuSeconds(), 0) - subsCpu0
     const done = await publisherDone
     const wall = (performance.now() - wall0) / 1000
     const brokerCores = (cpuSeconds(pid) - cpu0) / wall
     const busyCores = (machineBusySeconds() - busy0) / wall
-    await Promise.all([publisher.finish(), ...subs.map((s) => s.finish())])
-    const clientCores = (publisher.cpuSeconds() + subs.reduce((a, s) => a + s.cpuSeconds(), 0)) / wall
+    await publisher.finish()
     const received = results.reduce((a, r) => a + Number(r.received), 0)
+    const latency = spec.latency ? await runPacedPhase(ctx, subs, { host, port, clientId: `${id}-paced`, topic, bodySize: spec.bodySize }, spec.latency) : {}
+    await Promise.all(subs.map((s) => s.finish()))
+    const clientCores = (publisher.cpuSeconds() + subsCpu) / wall
     return {
       rate: results.reduce((a, r) => a + Number(r.rate), 0),
       publishRate: (Number(done.sent) / Number(done.ms)) * 1000,
       measured: received - warmup * spec.subscribers,
+      ...latency,
       received,
       brokerCores,
       clientCores,

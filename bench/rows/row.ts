@@ -18,7 +18,14 @@ export interface RowContext {
 /** The broker Warren is compared with on a row. */
 export type PeerName = 'rabbitmq' | 'mosquitto'
 
-export const PEER_LABEL: Record<PeerName, string> = { rabbitmq: 'RabbitMQ', mosquitto: 'Mosquitto' }
+/**
+ * The table a row appears in: beside a peer broker, or `self` for Warren-only rows whose figures
+ * are set against other Warren rows (a metric's `reference`), as issue 4's SSE fan-out is set
+ * against Warren's own MQTT fan-out.
+ */
+export type Group = PeerName | 'self'
+
+export const PEER_LABEL: Record<Group, string> = { rabbitmq: 'RabbitMQ', mosquitto: 'Mosquitto', self: 'Reference' }
 
 export interface Metric {
   key: string
@@ -35,13 +42,18 @@ export interface Metric {
   target: { text: string; absolute?: boolean; met?(warren: number, peer: number, values: Record<string, number>): boolean }
   /** Extra context shown after the figure, from the row's other values (e.g. disk writes). */
   note?(values: Record<string, number>): string | undefined
+  /**
+   * In a `self` row: the figure this one is compared with is Warren's `key` in row `row` (shown
+   * with `label`), instead of a peer's figure for this row.
+   */
+  reference?: { row: string; key: string; label: string }
 }
 
 export interface RowDef {
   id: string
   metrics: Metric[]
-  /** The broker in the other column (default RabbitMQ): it runs this row too. */
-  peer?: PeerName
+  /** The broker in the other column (default RabbitMQ): it runs this row too; `self`: none. */
+  peer?: Group
   /** The peer cannot run this row (e.g. Mosquitto has no AMQP): its column shows "n/a". */
   warrenOnly?: boolean
   /** False when a second run on the same broker would measure something else (RSS baseline). */
@@ -64,8 +76,8 @@ export function atLeast(factor: number, peer: PeerName = 'rabbitmq'): Metric['ta
 /** Goal "no worse than RabbitMQ" for a lower-is-better metric. */
 export const atMostRabbit: Metric['target'] = { text: '<= RabbitMQ', met: (w, r) => w <= r }
 
-/** The peer a row is compared with. */
-export function peerOf(row: RowDef): PeerName {
+/** The peer a row is compared with (its table). */
+export function peerOf(row: RowDef): Group {
   return row.peer ?? 'rabbitmq'
 }
 
