@@ -21,7 +21,9 @@ import { brokerError } from './core/errors.ts'
 import { MemoryAlarm } from './core/memory_alarm.ts'
 import { CoreManagement } from './core/management/mod.ts'
 import { FlushScheduler } from './core/scheduler.ts'
+import { restoreVhost } from './core/restore.ts'
 import { Vhost } from './core/vhost.ts'
+import { DataDir } from './store/data_dir.ts'
 import { MemoryKeyValueStore } from './store/memory_key_value.ts'
 import { memoryStoreFactory } from './store/memory_store.ts'
 import type { StoreFactory } from './store/store.ts'
@@ -38,8 +40,16 @@ export interface BrokerOptions {
   defaultUser: { username: string; password: string }
   /** Users allowed only from loopback (RabbitMQ: ["guest"]). */
   loopbackUsers: string[]
-  /** Where queues keep messages; memory when absent. */
+  /** Where queues keep messages; the data directory's when `data` is set, else memory. */
   storeFactory?: StoreFactory
+  /**
+   * The opened data directory (`openBroker` opens `dataDir`): durable definitions, persistent
+   * messages and adapters' key-value state live there and are restored from it. Absent:
+   * everything is in memory (unit tests).
+   */
+  data?: DataDir
+  /** Bytes of persistent message bodies durable queues keep in memory (openBroker); the rest is read back from disk. */
+  storeMemoryLimit?: number
 }
 
 export interface WarrenBroker extends Broker {
@@ -67,9 +77,13 @@ export function isLoopback(address: string): boolean {
 
 class CoreBroker implements WarrenBroker {
   readonly maxMessageSize: number
-  readonly users = new UserStore()
-  readonly permissions = new PermissionStore()
+  readonly users = new UserStore({ onChange: (name, record) => this.#data?.definitions.userChanged(name, record) })
+  readonly permissions = new PermissionStore({
+    onChange: (vhost, user, p) => this.#data?.definitions.permissionChanged(vhost, user, p),
+  })
   #opts: BrokerOptions
+  #data: DataDir | undefined
+  #storeFactory: StoreFactory
   #vhosts = new Map<string, Vhost>()
   #connections = new Set<CoreConnection>()
   #alarm: MemoryAlarm
@@ -82,6 +96,8 @@ class CoreBroker implements WarrenBroker {
 
   constructor(opts: BrokerOptions) {
     this.#opts = opts
+    this.#data = opts.data
+    this.#storeFactory = opts.storeFactory ?? opts.data?.storeFactory ?? memoryStoreFactory
     this.maxMessageSize = opts.maxMessageSize
     this.#alarm = new MemoryAlarm(opts.memoryHighWatermark)
     this.management = new CoreManagement({
@@ -95,6 +111,11 @@ class CoreBroker implements WarrenBroker {
       addVhost: (name) => this.addVhost(name),
       removeVhost: (name) => this.#removeVhost(name),
     })
+    if (opts.data !== undefined && !opts.data.definitions.fresh) {
+      this.#restore(opts.data)
+      return
+    }
+    // First start (RabbitMQ: a fresh node): the default vhost and user.
     this.addVhost(DEFAULT_VHOST)
     const { username, password } = opts.defaultUser
     this.users.add(username, password, ['administrator'])
@@ -115,7 +136,10 @@ class CoreBroker implements WarrenBroker {
 
   addVhost(name: string): void {
     if (this.#vhosts.has(name)) return
-    this.#vhosts.set(name, new Vhost(name, { alarm: this.#alarm, storeFactory: this.#opts.storeFactory ?? memoryStoreFactory }))
+    const observer = this.#data?.definitions
+    const vhost = new Vhost(name, { alarm: this.#alarm, storeFactory: this.#storeFactory, observer })
+    this.#vhosts.set(name, vhost)
+    observer?.vhostChanged(name, vhost.metadata)
   }
 
   authenticate(info: { username: string; password: string; remoteAddress: string }): AuthenticatedUser {
@@ -170,6 +194,7 @@ class CoreBroker implements WarrenBroker {
     const flushes: Promise<void>[] = []
     for (const vhost of this.#vhosts.values()) for (const q of vhost.queues.values()) flushes.push(q.stop())
     await Promise.all(flushes)
+    await this.#data?.close()
   }
 
   /** RabbitMQ (rabbit_vhost:delete/2): connections are closed first, then everything in it goes. */
@@ -181,12 +206,33 @@ class CoreBroker implements WarrenBroker {
     for (const q of [...vhost.queues.values()]) vhost.removeQueue(q)
     this.#vhosts.delete(name)
     this.permissions.deleteVhost(name)
+    this.#data?.definitions.vhostRemoved(name)
+  }
+
+  /** Everything durable back from the data directory, before any client can connect. */
+  #restore(data: DataDir): void {
+    const definitions = data.definitions
+    const model = definitions.model
+    definitions.muted = true
+    try {
+      if (!definitions.damaged) data.storeFactory.removeOrphans(model.queues())
+      for (const user of model.users.values()) this.users.put(user)
+      for (const [name, defs] of model.vhosts) {
+        this.addVhost(name)
+        const vhost = this.#vhosts.get(name)!
+        vhost.metadata = defs.metadata
+        for (const [user, p] of defs.permissions) this.permissions.set(name, user, p)
+        restoreVhost(vhost, defs)
+      }
+    } finally {
+      definitions.muted = false
+    }
   }
 
   #keyValue(namespace: string): KeyValueStore {
     let store = this.#keyValues.get(namespace)
     if (store === undefined) {
-      store = new MemoryKeyValueStore()
+      store = this.#data?.keyValue(namespace) ?? new MemoryKeyValueStore()
       this.#keyValues.set(namespace, store)
     }
     return store
@@ -196,4 +242,19 @@ class CoreBroker implements WarrenBroker {
 /** Creates a broker with the default vhost "/" and the default user. */
 export function createBroker(opts: BrokerOptions): WarrenBroker {
   return new CoreBroker(opts)
+}
+
+/**
+ * Opens (locks, creating it) `opts.dataDir` and creates a broker on it: on a first start with
+ * the default vhost and user, otherwise with every durable definition and every unsettled
+ * persistent message restored. Throws when another broker holds the directory.
+ */
+export async function openBroker(opts: BrokerOptions): Promise<WarrenBroker> {
+  const data = new DataDir({ path: opts.dataDir, memoryLimit: opts.storeMemoryLimit })
+  try {
+    return createBroker({ ...opts, data })
+  } catch (error) {
+    await data.close()
+    throw error
+  }
 }

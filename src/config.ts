@@ -21,6 +21,11 @@ export const configSchema = z
     mqttPort: port.default(1883),
     httpPort: port.default(15672),
     dataDir: z.string().min(1).default('./data'),
+    /**
+     * Bytes of persistent message bodies durable queues keep in memory; beyond it bodies live
+     * on disk only and are read back just before delivery.
+     */
+    storeMemoryLimit: z.number().int().min(0).default(64 * MiB),
     /** Largest AMQP frame the server accepts and offers in connection.tune. */
     frameMax: z.number().int().min(4096).max(0xffffffff).default(131072),
     /** As RabbitMQ's channel_max: 0 means the protocol maximum. */
@@ -52,6 +57,11 @@ export const configSchema = z
     mqttExchange: z.string().min(1).default('amq.topic'),
     /** In-flight QoS 1/2 deliveries per MQTT client that sets no Receive Maximum (v3.1, v3.1.1). */
     mqttReceiveMaximum: z.number().int().min(1).max(65535).default(256),
+    /**
+     * The Receive Maximum announced to MQTT 5 clients: QoS 2 messages a client may have awaiting
+     * PUBREL at once; one more is DISCONNECT 0x93 (Receive maximum exceeded).
+     */
+    mqttServerReceiveMaximum: z.number().int().min(1).max(65535).default(256),
     /** Ceiling on an MQTT session's expiry, seconds; also the expiry of v3 persistent sessions. */
     mqttMaxSessionExpiry: z.number().int().min(0).max(0xffffffff).default(86400),
     /** Most messages an MQTT session queue holds; the oldest are dropped beyond it. */
@@ -60,8 +70,11 @@ export const configSchema = z
     mqttTopicDotEscaping: z.boolean().default(false),
     /** MQTT clients without a username log in with defaultUser's credentials (RabbitMQ's allow_anonymous). */
     mqttAllowAnonymous: z.boolean().default(true),
-    /** Longest MQTT keep alive granted, seconds (v5 clients are told through Server Keep Alive); 0 = no limit. */
-    mqttMaxKeepAlive: z.number().int().min(0).max(65535).default(0),
+    /**
+     * Longest MQTT keep alive granted, seconds: a v5 client asking for more is told this one
+     * through Server Keep Alive (a keep alive of 0, off, is left alone); 0 = no limit.
+     */
+    mqttMaxKeepAlive: z.number().int().min(0).max(65535).default(60),
     /** Topic aliases an MQTT 5 client may use towards the server (and the server's own cap the other way). */
     mqttTopicAliasMaximum: z.number().int().min(0).max(65535).default(64),
     /**
@@ -131,6 +144,7 @@ const EXPECTED: Partial<Record<Field, string>> = {
   httpPort: 'expected a number from 0 to 65535',
   host: 'expected a host name or address',
   dataDir: 'expected a directory path',
+  storeMemoryLimit: 'expected a non-negative number of bytes',
   frameMax: 'expected an integer from 4096 to 4294967295',
   channelMax: 'expected an integer from 0 to 65535',
   heartbeat: 'expected a number of seconds from 0 to 65535',
@@ -141,6 +155,7 @@ const EXPECTED: Partial<Record<Field, string>> = {
   logLevel: 'expected one of debug, info, warn, error, silent',
   mqttMaxPacketSize: 'expected a number of bytes from 64 to 268435460',
   mqttReceiveMaximum: 'expected an integer from 1 to 65535',
+  mqttServerReceiveMaximum: 'expected an integer from 1 to 65535',
   mqttMaxSessionExpiry: 'expected a number of seconds from 0 to 4294967295',
   mqttSessionQueueLimit: 'expected a positive integer',
   mqttMaxKeepAlive: 'expected a number of seconds from 0 to 65535',

@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises'
 import { handleAmqpSocket, listenAmqp } from '../protocols/amqp/mod.ts'
 import { listenHttp, type HttpListener } from '../protocols/http/mod.ts'
 import { createMqttAdapter } from '../protocols/mqtt/mod.ts'
-import { createBroker, type WarrenBroker } from './broker.ts'
+import { openBroker, type WarrenBroker } from './broker.ts'
 import type { Config } from './config.ts'
 import type { Listener } from './runtime/socket.ts'
 
@@ -29,8 +29,10 @@ export interface RunningServer {
 /** Creates the data dir if missing, starts the broker and binds every listener. */
 export async function startServer(config: Config): Promise<RunningServer> {
   await mkdir(config.dataDir, { recursive: true })
-  const broker = await createBroker({
+  // Durable state is restored here, before any listener accepts a client.
+  const broker = await openBroker({
     dataDir: config.dataDir,
+    storeMemoryLimit: config.storeMemoryLimit,
     maxMessageSize: config.maxMessageSize,
     memoryHighWatermark: config.memoryHighWatermark,
     maxConnections: config.maxConnections,
@@ -42,6 +44,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     defaultVhost: config.mqttDefaultVhost,
     exchange: config.mqttExchange,
     receiveMaximum: config.mqttReceiveMaximum,
+    serverReceiveMaximum: config.mqttServerReceiveMaximum,
     maxSessionExpiry: config.mqttMaxSessionExpiry,
     sessionQueueLimit: config.mqttSessionQueueLimit,
     topicDotEscaping: config.mqttTopicDotEscaping,

@@ -19,6 +19,11 @@ export interface MqttOptions {
   exchange: string
   /** In-flight QoS 1/2 deliveries for a client that sets no Receive Maximum. */
   receiveMaximum: number
+  /**
+   * Our Receive Maximum, announced to v5 clients in CONNACK: QoS 2 messages a client may have
+   * unreleased (no PUBREL yet) at once; one more is DISCONNECT 0x93. Default 65535 (none announced).
+   */
+  serverReceiveMaximum?: number
   /** Ceiling on Session Expiry Interval, seconds; the expiry of v3 persistent sessions. */
   maxSessionExpiry: number
   /** Most messages a session queue holds (x-max-length; the oldest are dropped). */

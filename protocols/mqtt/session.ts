@@ -208,6 +208,11 @@ export class MqttSession implements SessionEvents, LiveSession, SubscriptionsHos
     return this.#aliases?.get(alias)
   }
 
+  /** Inbound QoS 2 messages awaiting PUBREL (what our Receive Maximum bounds). */
+  get unreleasedQos2(): number {
+    return this.#inbound?.size ?? 0
+  }
+
   /** QoS 2: whether `packetId` is a duplicate awaiting PUBREL; answers PUBREC again if confirmed. */
   duplicateQos2(packetId: number): boolean {
     const state = this.#inbound?.get(packetId)

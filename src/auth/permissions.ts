@@ -32,9 +32,22 @@ function compile(op: PermissionOp, source: string): RegExp {
   }
 }
 
+export interface PermissionStoreOptions {
+  /**
+   * Called after `set` and `delete` (undefined permission: deleted), e.g. to persist definitions.
+   * Not called by `deleteVhost`: the vhost's deletion says it all.
+   */
+  onChange?: (vhost: string, user: string, permission: Permission | undefined) => void
+}
+
 export class PermissionStore {
   /** vhost → user → entry with its regexes compiled once. */
   #byVhost = new Map<string, Map<string, Entry>>()
+  #onChange: PermissionStoreOptions['onChange']
+
+  constructor(options: PermissionStoreOptions = {}) {
+    this.#onChange = options.onChange
+  }
 
   /** Sets a user's permissions in a vhost. Throws BrokerError('invalid-argument') for a bad regex. */
   set(vhost: string, user: string, p: Permission): void {
@@ -50,6 +63,7 @@ export class PermissionStore {
       this.#byVhost.set(vhost, users)
     }
     users.set(user, entry)
+    this.#onChange?.(vhost, user, { ...entry.permission })
   }
 
   get(vhost: string, user: string): Permission | undefined {
@@ -61,6 +75,7 @@ export class PermissionStore {
     const users = this.#byVhost.get(vhost)
     if (users === undefined || !users.delete(user)) return false
     if (users.size === 0) this.#byVhost.delete(vhost)
+    this.#onChange?.(vhost, user, undefined)
     return true
   }
 

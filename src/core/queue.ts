@@ -95,7 +95,10 @@ export class Queue {
     this.consumers = new ConsumerList(opts.config.singleActiveConsumer)
     this.store = host.storeFactory.create(
       { vhost: host.name, name: opts.name, durable: opts.durable, maxPriority: opts.config.maxPriority },
-      { persisted: (entry) => this.#waiters?.persisted(entry) },
+      {
+        persisted: (entry) => this.#waiters?.persisted(entry),
+        paged: (bytes) => (bytes > 0 ? host.alarm.add(bytes) : host.alarm.remove(-bytes)),
+      },
     )
     this.#expiring = opts.config.messageTtl >= 0
     this.#ttlTimer = new Deadline(() => {
@@ -106,6 +109,12 @@ export class Queue {
         if (!this.deleted && this.consumers.size === 0) host.expire(this)
       })
       this.#idleTimer.restart(opts.config.expires)
+    }
+    // A durable store may open with messages recovered from disk: they count like enqueued ones.
+    if (this.store.readyCount > 0) {
+      host.alarm.add(this.store.readyBytes)
+      this.#expiring = true
+      this.#armTtl()
     }
   }
 

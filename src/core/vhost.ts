@@ -6,6 +6,7 @@
  * @module
  */
 import type { Message, Table, VhostMetadata } from '../api.ts'
+import type { DefinitionsObserver } from '../store/definitions_observer.ts'
 import type { StoreFactory } from '../store/store.ts'
 import { deadLetteredMessage, DeadLetterQueue, type DeathReason, type DeathTarget, isDeathCycle } from './dead_letter.ts'
 import { type Destination, Exchange, type ExchangeOptions, route } from './exchange.ts'
@@ -18,6 +19,8 @@ import { type ActivitySampler, MessageCounters } from './stats.ts'
 export interface VhostContext {
   readonly alarm: MemoryAlarm
   readonly storeFactory: StoreFactory
+  /** Told about every definition change (the durable definitions store); absent: nothing durable. */
+  readonly observer?: DefinitionsObserver
 }
 
 /** The exchanges every vhost starts with (rabbit_vhost: amq.* are durable system exchanges). */
@@ -40,18 +43,29 @@ export class Vhost implements QueueHost {
   /** Message counters of the whole vhost for the management API (publishes, deliveries, acks). */
   readonly stats = new MessageCounters()
   sampler: ActivitySampler | undefined
-  /** Management metadata (RabbitMQ's vhost description, tags, default queue type). */
-  metadata: VhostMetadata = { description: '', tags: [], defaultQueueType: 'classic' }
+  #metadata: VhostMetadata = { description: '', tags: [], defaultQueueType: 'classic' }
+  readonly #observer: DefinitionsObserver | undefined
   #deadLetters = new DeadLetterQueue((queue, message, reason) => this.#publishDeadLetter(queue, message, reason))
 
   constructor(name: string, ctx: VhostContext) {
     this.name = name
     this.alarm = ctx.alarm
     this.storeFactory = ctx.storeFactory
+    this.#observer = ctx.observer
     for (const [xname, type] of predeclared) {
       this.addExchange({ name: xname, type, durable: true, autoDelete: false, internal: false, args: undefined })
     }
     this.defaultExchange = this.exchanges.get('')!
+  }
+
+  /** Management metadata (RabbitMQ's vhost description, tags, default queue type). */
+  get metadata(): VhostMetadata {
+    return this.#metadata
+  }
+
+  set metadata(metadata: VhostMetadata) {
+    this.#metadata = metadata
+    this.#observer?.vhostChanged(this.name, metadata)
   }
 
   /** Creates an exchange of a registered type (the caller checked the type exists). */
@@ -60,6 +74,7 @@ export class Vhost implements QueueHost {
     if (type === undefined) throw new TypeError(`Cannot create exchange "${opts.name}": unknown type "${opts.type}"`)
     const x = new Exchange(opts, type.create<Destination>())
     this.exchanges.set(x.name, x)
+    this.#observer?.exchangeAdded(this.name, x)
     return x
   }
 
@@ -70,12 +85,14 @@ export class Vhost implements QueueHost {
     this.exchanges.delete(x.name)
     for (const binding of x.router.bindings()) binding.destination.boundFrom.delete(x)
     this.#unbindEverywhere(x)
+    this.#observer?.exchangeRemoved(this.name, x)
   }
 
   addQueue(opts: QueueOptions): Queue {
     const q = new Queue(this, opts)
     this.queues.set(q.name, q)
     if (opts.owner !== null) opts.owner.exclusiveQueues.add(q)
+    this.#observer?.queueAdded(this.name, q)
     return q
   }
 
@@ -90,19 +107,23 @@ export class Vhost implements QueueHost {
     this.#unbindEverywhere(q)
     const consumers = [...q.consumers.all]
     const count = q.destroy()
+    this.#observer?.queueRemoved(this.name, q)
     for (const consumer of consumers) consumer.session.consumerCancelled(consumer)
     return count
   }
 
   /** Adds a binding; an identical existing one is fine. */
   bind(source: Exchange, destination: Destination, routingKey: string, args: Table | undefined): void {
-    if (source.router.bind(destination, routingKey, args)) destination.boundFrom.add(source)
+    if (!source.router.bind(destination, routingKey, args)) return
+    destination.boundFrom.add(source)
+    this.#observer?.bindingChanged(this.name, true, { source, destination, routingKey, args })
   }
 
   /** Removes a binding if it exists; an auto-delete source without bindings goes. */
   unbind(source: Exchange, destination: Destination, routingKey: string, args: Table | undefined): void {
     if (!source.router.unbind(destination, routingKey, args)) return
     if (!source.router.hasBindings(destination)) destination.boundFrom.delete(source)
+    this.#observer?.bindingChanged(this.name, false, { source, destination, routingKey, args })
     if (source.autoDelete && source.router.size === 0) this.removeExchange(source)
   }
 

@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path'
 import { appendAll, closeFile, openAppend, openAppendRead, readAt, removeFile, truncateFd } from '../runtime/fs.ts'
+import type { EntryLoader } from './disk_entry.ts'
 import { FRAME_HEADER, writeFrameHeader } from './frame.ts'
 
 /** Ack record payload type. */
@@ -31,10 +32,13 @@ export class Segment {
   /** In the sync round now running. */
   syncing = false
   deleted = false
+  /** Reads this segment's records back for their entries (set by the owning store). */
+  loader: EntryLoader | undefined
   #fd: number | undefined
 
-  constructor(dir: string, id: number) {
+  constructor(dir: string, id: number, loader?: EntryLoader) {
     this.id = id
+    this.loader = loader
     const name = segmentName(id)
     this.path = join(dir, `${name}.seg`)
     this.ackPath = join(dir, `${name}.ack`)

@@ -8,11 +8,11 @@
  */
 import { join } from 'node:path'
 import { log } from '../log.ts'
-import { listDir, readWhole, removeFile, truncateFile } from '../runtime/fs.ts'
-import { type FrameProblem, scanFrames } from './frame.ts'
+import { listDir, readWhole, removeFile, renameFile, truncateFile } from '../runtime/fs.ts'
+import { FRAME_HEADER, type FrameProblem, scanFrames } from './frame.ts'
 import { readMeta, type RecordMeta } from './message_codec.ts'
-import { RECORD_ACK, Segment } from './segment.ts'
 import { readDeliveredMark } from './delivered_mark.ts'
+import { RECORD_ACK, Segment } from './segment.ts'
 
 const SEGMENT_FILE = /^(\d{10})\.(seg|ack)$/
 
@@ -35,7 +35,7 @@ export function recoverQueueDir(dir: string, onRecord: OnRecord): RecoveredDir {
   for (const name of listDir(dir)) {
     const match = SEGMENT_FILE.exec(name)
     if (match !== null) ids.add(Number(match[1]))
-    else if (name !== 'delivered' && name !== 'queue.json') log.warn('Ignoring an unknown file in a queue directory', { file: join(dir, name) })
+    else if (name !== 'delivered' && name !== 'queue.json' && !name.endsWith('.corrupt')) log.warn('Ignoring an unknown file in a queue directory', { file: join(dir, name) })
   }
   const segments = new Map<number, Segment>()
   let maxSeq = 0
@@ -59,12 +59,13 @@ export function recoverQueueDir(dir: string, onRecord: OnRecord): RecoveredDir {
       if (meta.seq > maxSeq) maxSeq = meta.seq
       if (acked.has(offset)) return
       segment.live++
-      onRecord(segment, offset, payload.byteLength + 12, meta, payload)
+      onRecord(segment, offset, FRAME_HEADER + payload.byteLength, meta, payload)
     })
     report(segment.path, result.problems, result.end)
     segment.size = segment.written = result.end
-    if (segment.live === 0) segment.remove()
-    else segments.set(id, segment)
+    if (segment.live > 0) segments.set(id, segment)
+    else if (result.problems.some((p) => p.kind === 'corrupt')) keepCorrupt(segment)
+    else segment.remove()
   }
   const deliveredMark = readDeliveredMark(dir)
   return { segments, nextSegmentId, maxSeq, deliveredMark }
@@ -85,6 +86,12 @@ function readAcks(path: string): Set<number> {
   })
   report(path, result.problems, result.end)
   return acked
+}
+
+/** A damaged segment with nothing left to recover is kept aside for inspection, not deleted. */
+function keepCorrupt(segment: Segment): void {
+  renameFile(segment.path, `${segment.path}.corrupt`)
+  removeFile(segment.ackPath)
 }
 
 /** One line per problem; a torn tail is also cut off so later appends follow good data. */

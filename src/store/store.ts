@@ -66,6 +66,13 @@ export interface MessageStore {
 export interface StoreHooks {
   /** `entry` (appended while `isPersisted` was false) is now safe. */
   persisted(entry: StoredMessage): void
+  /**
+   * Bodies left memory (negative bytes: written to disk and dropped) or came back (positive:
+   * read back for delivery), so the memory alarm counts only what is in RAM. A store calls it
+   * so that bytes appended, minus bytes settled, purged or closed, plus every `paged` delta,
+   * is always what it holds in memory.
+   */
+  paged?(bytes: number): void
 }
 
 /** What a store needs to know about its queue. */

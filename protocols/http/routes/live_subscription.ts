@@ -10,7 +10,7 @@
  * @module
  */
 import type { BrokerError, Connection, Delivery, Session, SessionEvents } from '../../../src/api.ts'
-import { eventData } from './message_json.ts'
+import { eventDataLine } from './message_json.ts'
 import type { SseStream } from './sse_stream.ts'
 
 export interface LiveOptions {
@@ -82,7 +82,8 @@ export class LiveSubscription implements SessionEvents {
   // ---- SessionEvents ----
 
   deliver(d: Delivery): void {
-    this.#stream?.push(`id: ${d.id}\ndata: ${eventData(d.message, false, this.#encoding)}\n\n`)
+    // The data line is encoded once per message and shared by every subscriber.
+    this.#stream?.pushEvent('', d.id, eventDataLine(d.message, false, this.#encoding))
   }
 
   flush(): void {

@@ -147,3 +147,28 @@ export function eventData(message: Message, redelivered: boolean, force: 'auto' 
   }
   return redelivered ? `${head},"redelivered":true}` : `${head},"redelivered":false}`
 }
+
+// The encoded `data:` line per payload mode and redelivered flag (index: see slot()), with the
+// last message of each in front of the WeakMap: a fan-out asks for one message many times in a row.
+const lineCaches = [0, 1, 2, 3].map(() => new WeakMap<Message, Uint8Array>())
+const lastMessage: (Message | undefined)[] = [undefined, undefined, undefined, undefined]
+const lastLine: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0), new Uint8Array(0), new Uint8Array(0)]
+
+/**
+ * `data: <eventData>\n\n` as UTF-8 bytes, built once per message (and mode) and shared by every
+ * stream it goes to: only the `id:` line before it differs between subscribers. The bytes are
+ * shared: never modify them. Hot path (every delivery to every stream).
+ */
+export function eventDataLine(message: Message, redelivered: boolean, force: 'auto' | 'base64'): Uint8Array {
+  const slot = (force === 'auto' ? 0 : 2) + (redelivered ? 1 : 0)
+  if (lastMessage[slot] === message) return lastLine[slot]!
+  const cache = lineCaches[slot]!
+  let line = cache.get(message)
+  if (line === undefined) {
+    line = utf8.encode(`data: ${eventData(message, redelivered, force)}\n\n`)
+    cache.set(message, line)
+  }
+  lastMessage[slot] = message
+  lastLine[slot] = line
+  return line
+}

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import type { Message } from '../../../src/api.ts'
-import { decodePayload, encodePayload, eventData, propertiesFromJson, propertiesToJson } from './message_json.ts'
+import { decodePayload, encodePayload, eventData, eventDataLine, propertiesFromJson, propertiesToJson } from './message_json.ts'
 
 const text = (s: string) => new TextEncoder().encode(s)
 
@@ -67,5 +67,17 @@ describe('message_json', () => {
     })
     expect(JSON.parse(eventData(message, false, 'base64')).payload).toBe('eA==')
     expect(JSON.parse(eventData(message, false, 'auto')).redelivered).toBe(false)
+  })
+
+  test('eventDataLine is the encoded data line, built once per message and mode', () => {
+    const message: Message = { exchange: 'amq.topic', routingKey: 'a.b', properties: {}, body: text('é') }
+    const decoder = new TextDecoder()
+    const line = eventDataLine(message, false, 'auto')
+    expect(decoder.decode(line)).toBe(`data: ${eventData(message, false, 'auto')}\n\n`)
+    expect(eventDataLine(message, false, 'auto')).toBe(line)
+    expect(decoder.decode(eventDataLine(message, true, 'base64'))).toBe(`data: ${eventData(message, true, 'base64')}\n\n`)
+    const other: Message = { ...message, body: text('y') }
+    expect(JSON.parse(decoder.decode(eventDataLine(other, false, 'auto')).slice(6)).payload).toBe('y')
+    expect(eventDataLine(message, false, 'auto')).toBe(line)
   })
 })

@@ -1,5 +1,4 @@
 import { describe, expect, test } from 'bun:test'
-import { SSEStreamingApi } from 'hono/streaming'
 import type { WarrenBroker } from '../../../src/broker.ts'
 import { client, msg, testBroker, tick } from '../../../src/core/testing.ts'
 import { type AckMode, parseEventId, QueueLease } from './queue_lease.ts'
@@ -8,10 +7,8 @@ import { waitFor } from '../../../test/helpers/wait.ts'
 
 /** A stream whose output is collected as text, event by event. */
 function openStream(onWritable: (w: boolean) => void = () => {}) {
-  const { readable, writable } = new TransformStream()
-  const api = new SSEStreamingApi(writable, readable)
-  const stream = new SseStream(api, { onWritable, maxBatchEvents: 100 })
-  const reader = api.responseReadable.getReader()
+  const stream = new SseStream({ onWritable, maxBatchEvents: 100 })
+  const reader = stream.body.getReader()
   const decoder = new TextDecoder()
   let text = ''
   void (async () => {

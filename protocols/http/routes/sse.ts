@@ -14,7 +14,6 @@
  * @module
  */
 import type { Hono } from 'hono'
-import { streamSSE } from 'hono/streaming'
 import { z } from 'zod'
 import type { HttpEnv } from '../app.ts'
 import { requireUser } from '../auth.ts'
@@ -22,7 +21,7 @@ import { badRequest } from '../errors.ts'
 import { validate } from '../schemas.ts'
 import { LiveSubscription } from './live_subscription.ts'
 import { connectFor, type MessagingContext } from './messaging.ts'
-import { SseStream } from './sse_stream.ts'
+import { SseStream, sseResponse } from './sse_stream.ts'
 import { filterToPattern } from './topic_filter.ts'
 
 /** Most filters and binding keys one stream may combine. */
@@ -63,21 +62,22 @@ export function sseRoutes(app: Hono<HttpEnv>, ctx: MessagingContext): void {
       queueLimit: ctx.opts.liveQueueLimit,
       payloadEncoding: query.payload_encoding,
     })
-    // Proxies such as nginx would otherwise buffer the stream.
-    c.header('X-Accel-Buffering', 'no')
-    return streamSSE(c, async (api) => {
-      const stream = new SseStream(api, {
-        onWritable: (writable) => subscription.setWritable(writable),
-        maxBatchEvents: ctx.opts.maxBatchEvents,
-      })
-      ctx.heartbeats.add(stream)
+    const stream = new SseStream({
+      onWritable: (writable) => subscription.setWritable(writable),
+      maxBatchEvents: ctx.opts.maxBatchEvents,
+    })
+    ctx.heartbeats.add(stream)
+    void (async () => {
       try {
         subscription.attach(stream, ctx.opts.retryMs)
         await stream.done
+      } catch (error) {
+        console.error(error)
       } finally {
         ctx.heartbeats.delete(stream)
         subscription.close()
       }
-    })
+    })()
+    return sseResponse(c, stream)
   })
 }

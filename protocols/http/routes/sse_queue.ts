@@ -14,7 +14,6 @@
  * @module
  */
 import type { Context, Hono } from 'hono'
-import { streamSSE } from 'hono/streaming'
 import { z } from 'zod'
 import type { HttpEnv } from '../app.ts'
 import { requireUser } from '../auth.ts'
@@ -22,7 +21,7 @@ import { badRequest, notFoundError } from '../errors.ts'
 import { parseJson, validate } from '../schemas.ts'
 import { connectFor, type MessagingContext } from './messaging.ts'
 import { parseEventId, QueueLease } from './queue_lease.ts'
-import { SseStream } from './sse_stream.ts'
+import { SseStream, sseResponse } from './sse_stream.ts'
 
 const ackBody = z.object({ up_to: z.string().min(3).max(200) })
 
@@ -63,22 +62,24 @@ export function sseQueueRoutes(app: Hono<HttpEnv>, ctx: MessagingContext): void 
       ctx.leases.set(lease.id, lease)
     }
     const attached = lease
-    c.header('X-Accel-Buffering', 'no')
-    return streamSSE(c, async (api) => {
-      const stream: SseStream = new SseStream(api, {
-        onWritable: (writable) => attached.setWritable(stream, writable),
-        maxBatchEvents: ctx.opts.maxBatchEvents,
-      })
-      ctx.heartbeats.add(stream)
+    const stream: SseStream = new SseStream({
+      onWritable: (writable) => attached.setWritable(stream, writable),
+      maxBatchEvents: ctx.opts.maxBatchEvents,
+    })
+    ctx.heartbeats.add(stream)
+    void (async () => {
       try {
         stream.writeRaw(`retry: ${ctx.opts.retryMs}\n\n`)
         attached.attach(stream, resumeN)
         await stream.done
+      } catch (error) {
+        console.error(error)
       } finally {
         ctx.heartbeats.delete(stream)
         attached.detach(stream)
       }
-    })
+    })()
+    return sseResponse(c, stream)
   })
 
   app.post('/api/sse/:vhost/queues/:queue/ack', requireUser(), async (c) => {

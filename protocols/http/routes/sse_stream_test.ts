@@ -1,17 +1,14 @@
 import { describe, expect, test } from 'bun:test'
-import { SSEStreamingApi } from 'hono/streaming'
 import { tick } from '../../../src/core/testing.ts'
 import { HeartbeatTicker, SseStream } from './sse_stream.ts'
 
 function open(maxBatchEvents = 100) {
-  const { readable, writable } = new TransformStream()
-  const api = new SSEStreamingApi(writable, readable)
   const writability: boolean[] = []
-  const stream = new SseStream(api, { onWritable: (w) => writability.push(w), maxBatchEvents })
-  const reader = api.responseReadable.getReader()
+  const stream = new SseStream({ onWritable: (w) => writability.push(w), maxBatchEvents })
+  const reader = stream.body.getReader()
   const decoder = new TextDecoder()
   const read = async () => decoder.decode((await reader.read()).value)
-  return { api, stream, writability, reader, read }
+  return { stream, writability, reader, read }
 }
 
 /** One event-loop turn: the stream's write promises settle. */
@@ -38,6 +35,33 @@ describe('SseStream', () => {
     while (!got.includes('data: 3')) got += await read()
     await settle()
     expect(writability).toEqual([false, true])
+  })
+
+  test('pushEvent writes the id line before shared data bytes', async () => {
+    const { stream, read } = open()
+    const data = new TextEncoder().encode('data: {"a":"é"}\n\n')
+    stream.pushEvent('', 0, data)
+    stream.pushEvent('', 1234567890, data)
+    stream.pushEvent('s-é:', 7, data)
+    stream.push('id: 9\n', data)
+    stream.flush()
+    expect(await read()).toBe(
+      'id: 0\ndata: {"a":"é"}\n\nid: 1234567890\ndata: {"a":"é"}\n\nid: s-é:7\ndata: {"a":"é"}\n\nid: 9\ndata: {"a":"é"}\n\n',
+    )
+  })
+
+  test('batches larger than the first buffer stay intact', async () => {
+    const { stream, read } = open(10_000)
+    const data = new TextEncoder().encode(`data: ${'x'.repeat(300)}\n\n`)
+    let expected = ''
+    for (let i = 1; i <= 500; i++) {
+      stream.pushEvent('', i, data)
+      expected += `id: ${i}\ndata: ${'x'.repeat(300)}\n\n`
+    }
+    stream.flush()
+    let got = ''
+    while (got.length < expected.length) got += await read()
+    expect(got).toBe(expected)
   })
 
   test('a burst stops at maxBatchEvents', () => {

@@ -175,10 +175,12 @@ function establish(
   const requested = version === 5 ? (props.sessionExpiryInterval ?? 0) : packet.clean ? 0 : opts.maxSessionExpiry
   const expiry = Math.min(requested, opts.maxSessionExpiry)
 
-  // Keep alive: ours may be shorter (v5 clients are told through Server Keep Alive).
+  // Keep alive: ours may be shorter (v5 clients are told through Server Keep Alive). A client
+  // that turned keep alive off (0) keeps it off: it may not ping at all (mqtt.js ignores Server
+  // Keep Alive then), so imposing one would cut it off after 1.5 x the maximum of silence.
   let keepAlive = packet.keepalive ?? 0
   let serverKeepAlive: number | undefined
-  if (version === 5 && opts.maxKeepAlive > 0 && (keepAlive === 0 || keepAlive > opts.maxKeepAlive)) {
+  if (version === 5 && opts.maxKeepAlive > 0 && keepAlive > opts.maxKeepAlive) {
     keepAlive = opts.maxKeepAlive
     serverKeepAlive = keepAlive
   }
@@ -222,6 +224,8 @@ function establish(
     const p: NonNullable<IConnackPacket['properties']> = {}
     if (expiry !== requested) p.sessionExpiryInterval = expiry
     if (opts.maxPacketSize < PROTOCOL_MAX_PACKET) p.maximumPacketSize = opts.maxPacketSize
+    // Absent means 65535 (MQTT 5.0 3.2.2.3.3).
+    if (opts.serverReceiveMaximum !== undefined && opts.serverReceiveMaximum < 65535) p.receiveMaximum = opts.serverReceiveMaximum
     if (opts.topicAliasMaximum > 0) p.topicAliasMaximum = opts.topicAliasMaximum
     if (assigned) p.assignedClientIdentifier = clientId
     if (serverKeepAlive !== undefined) p.serverKeepAlive = serverKeepAlive

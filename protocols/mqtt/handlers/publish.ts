@@ -53,6 +53,14 @@ export function handlePublish(conn: MqttConnection, packet: IPublishPacket): voi
 
   // A resent QoS 2 message awaiting PUBREL is not routed again [MQTT-4.3.3-10].
   if (qos === 2 && session.duplicateQos2(packetId)) return
+  // One more unreleased QoS 2 message than the Receive Maximum CONNACK announced (MQTT 5.0
+  // section 4.9). Only QoS 2 counts: QoS 1 is acknowledged as soon as the core confirms it.
+  if (qos === 2 && conn.version === 5) {
+    const receiveMaximum = ctx.opts.serverReceiveMaximum ?? 65535
+    if (session.unreleasedQos2 >= receiveMaximum) {
+      return conn.protocolError(RC.RECEIVE_MAXIMUM_EXCEEDED, `more than ${receiveMaximum} QoS 2 messages awaiting PUBREL`)
+    }
+  }
 
   const payload = packet.payload as Uint8Array
   if (payload.length > ctx.broker.maxMessageSize) {

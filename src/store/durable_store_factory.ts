@@ -1,0 +1,50 @@
+/**
+ * The StoreFactory of a data directory: durable queues get a SegmentStore in
+ * `<dataDir>/queues/<sha1 of vhost and name>/`, every other queue a MemoryStore.
+ *
+ * @module
+ */
+import { Buffer } from 'node:buffer'
+import { createHash } from 'node:crypto'
+import { join } from 'node:path'
+import { log } from '../log.ts'
+import { isDirectory, listDir, removeDir } from '../runtime/fs.ts'
+import { MemoryStore } from './memory_store.ts'
+import { SegmentStore, type SegmentStoreContext } from './segment_store.ts'
+import type { MessageStore, StoreFactory, StoreHooks, StoreQueueInfo } from './store.ts'
+
+/** A queue's directory name: hex SHA-1 of the vhost's byte length, ":", vhost, then name. */
+export function queueDirName(vhost: string, name: string): string {
+  return createHash('sha1').update(`${Buffer.byteLength(vhost)}:${vhost}${name}`).digest('hex')
+}
+
+export class DurableStoreFactory implements StoreFactory {
+  readonly #root: string
+  readonly #ctx: SegmentStoreContext
+
+  /** `root` is the data directory's `queues` folder. */
+  constructor(root: string, ctx: SegmentStoreContext) {
+    this.#root = root
+    this.#ctx = ctx
+  }
+
+  create(queue: StoreQueueInfo, hooks: StoreHooks): MessageStore {
+    if (!queue.durable) return new MemoryStore(queue.maxPriority)
+    return new SegmentStore(join(this.#root, queueDirName(queue.vhost, queue.name)), queue.maxPriority, hooks, this.#ctx)
+  }
+
+  /**
+   * Deletes the directories of queues that no longer exist (deleted while a crash kept the
+   * broker from removing their messages). Call before the first `create`.
+   */
+  removeOrphans(queues: Iterable<{ vhost: string; name: string }>): void {
+    const keep = new Set<string>()
+    for (const q of queues) keep.add(queueDirName(q.vhost, q.name))
+    for (const name of listDir(this.#root)) {
+      const path = join(this.#root, name)
+      if (keep.has(name) || !isDirectory(path)) continue
+      log.info('Removing the messages of a deleted queue', { dir: path })
+      removeDir(path)
+    }
+  }
+}
