@@ -1,8 +1,10 @@
 // kill -9 with amqplib: what a publisher confirm promised survives, once per queue and in order.
-import { describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, test } from 'bun:test'
 import type { Channel, ConfirmChannel, GetMessage } from 'amqplib'
 import { amqplibConnect, watch } from '../helpers/amqp.ts'
-import { startBrokerProcess, tempDataDir, type BrokerProcess } from './broker_process.ts'
+import { cleanup, startBrokerProcess, tempDataDir, type BrokerProcess } from './broker_process.ts'
+
+afterAll(cleanup)
 
 const encoder = new TextEncoder()
 

@@ -1,10 +1,12 @@
 // A backlog past storeMemoryLimit keeps its bodies on disk: the broker holds (and the memory
 // alarm counts) about the limit, before and after a restart, and every body still arrives.
-import { describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, test } from 'bun:test'
 import { AMQPClient } from '@cloudamqp/amqp-client'
 import { loadConfig } from '../../src/config.ts'
 import { startServer } from '../../src/server.ts'
-import { tempDataDir } from './broker_process.ts'
+import { cleanup, tempDataDir } from './broker_process.ts'
+
+afterAll(cleanup)
 
 const LIMIT = 64 * 1024
 const COUNT = 2000

@@ -3,7 +3,6 @@
  * read the ports from its ready line, kill it (-9 or TERM), start it again on the same
  * directory. Nothing here imports the broker.
  */
-import { afterAll } from 'bun:test'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -31,12 +30,15 @@ export interface BrokerProcess {
 
 const running = new Set<BrokerProcess>()
 const dirs: string[] = []
-afterAll(() => {
-  for (const b of running) b.proc.kill('SIGKILL')
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
-})
 
-/** A fresh data directory, deleted after the file's tests. */
+/** Kills what is still running and deletes the data directories: `afterAll(cleanup)` in each file. */
+export function cleanup(): void {
+  for (const b of running) b.proc.kill('SIGKILL')
+  running.clear()
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+}
+
+/** A fresh data directory, deleted by `cleanup`. */
 export function tempDataDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'warren-durable-'))
   dirs.push(dir)

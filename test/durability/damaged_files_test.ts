@@ -1,11 +1,13 @@
 // Damaged data files on a real data directory: a torn tail is dropped with one warning, damage
 // in the middle is an error naming the file, and everything else still recovers.
-import { describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, test } from 'bun:test'
 import { readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Channel, ConfirmChannel } from 'amqplib'
 import { amqplibConnect, watch } from '../helpers/amqp.ts'
-import { problemLines, startBrokerProcess, tempDataDir, type BrokerProcess } from './broker_process.ts'
+import { cleanup, problemLines, startBrokerProcess, tempDataDir, type BrokerProcess } from './broker_process.ts'
+
+afterAll(cleanup)
 
 async function confirmChannel(broker: BrokerProcess): Promise<ConfirmChannel> {
   const { conn } = await amqplibConnect(broker.amqpUrl)

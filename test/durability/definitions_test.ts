@@ -1,9 +1,11 @@
 // Durable definitions across kill -9 and a clean restart: what is durable comes back, the rest
 // does not, and what was deleted stays deleted.
-import { describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, test } from 'bun:test'
 import type { Channel } from 'amqplib'
 import { amqplibConnect, watch } from '../helpers/amqp.ts'
-import { startBrokerProcess, tempDataDir, type BrokerProcess } from './broker_process.ts'
+import { cleanup, startBrokerProcess, tempDataDir, type BrokerProcess } from './broker_process.ts'
+
+afterAll(cleanup)
 
 const AUTH = `Basic ${Buffer.from('guest:guest').toString('base64')}`
 

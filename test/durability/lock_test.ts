@@ -1,7 +1,9 @@
 // One data directory, one broker: a second one on it refuses to start instead of corrupting it;
 // the lock a killed broker leaves behind does not stop the next start.
-import { describe, expect, test } from 'bun:test'
-import { startBrokerProcess, tempDataDir } from './broker_process.ts'
+import { afterAll, describe, expect, test } from 'bun:test'
+import { cleanup, startBrokerProcess, tempDataDir } from './broker_process.ts'
+
+afterAll(cleanup)
 
 describe('data directory lock', () => {
   test('a second broker on a directory in use exits 1 naming the holder; a killed holder does not block', async () => {

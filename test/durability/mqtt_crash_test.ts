@@ -1,8 +1,10 @@
 // kill -9 with mqtt.js: QoS 1 messages PUBACKed for a persistent session, the session itself and
 // retained messages survive.
-import { describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, test } from 'bun:test'
 import { connectMqtt, endAll, uniqueId } from '../helpers/mqtt.ts'
-import { startBrokerProcess, tempDataDir } from './broker_process.ts'
+import { cleanup, startBrokerProcess, tempDataDir } from './broker_process.ts'
+
+afterAll(cleanup)
 
 describe('kill -9 with MQTT persistent sessions (mqtt.js)', () => {
   for (const version of [4, 5] as const) {

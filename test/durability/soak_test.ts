@@ -2,11 +2,13 @@
 // -9 at random moments and restarted on the same data directory. At the end every confirmed
 // message has been consumed, nothing was invented, and any duplicate came flagged redelivered.
 // WARREN_SOAK_SECONDS sets the length (default 20).
-import { describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, test } from 'bun:test'
 import type { Channel, ConfirmChannel } from 'amqplib'
 import { amqplibConnect, watch } from '../helpers/amqp.ts'
 import { waitFor } from '../helpers/wait.ts'
-import { startBrokerProcess, tempDataDir, type BrokerProcess } from './broker_process.ts'
+import { cleanup, startBrokerProcess, tempDataDir, type BrokerProcess } from './broker_process.ts'
+
+afterAll(cleanup)
 
 const SECONDS = Number(process.env.WARREN_SOAK_SECONDS ?? 20)
 const QUEUE = 'soak'
