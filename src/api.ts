@@ -153,9 +153,15 @@ export interface Broker {
    * connection limit.
    */
   connect(info: ConnectInfo): Connection
-  /** Fires whenever the broker enters or leaves a resource alarm (memory, later disk). */
+  /**
+   * Fires whenever the broker becomes blocked or unblocked by a resource alarm ("memory",
+   * "disk"); also (true, reason) when the alarm naming the block clears while another stays on.
+   */
   onBlocked(listener: (blocked: boolean, reason: string) => void): () => void
+  /** True while any resource alarm (memory or disk) is on. */
   readonly blocked: boolean
+  /** The resource of the oldest alarm in force ("memory", "disk"); undefined when not blocked. */
+  readonly blockedReason?: string
   /** Largest message body the broker accepts, in bytes. */
   readonly maxMessageSize: number
   /** Introspection and administration (the management HTTP API). */

@@ -18,11 +18,14 @@ import { checkPassword, UserStore } from './auth/users.ts'
 import { CoreConnection } from './core/connection.ts'
 import { DirectReply } from './core/direct_reply.ts'
 import { brokerError } from './core/errors.ts'
+import { DiskAlarm } from './core/disk_alarm.ts'
 import { MemoryAlarm } from './core/memory_alarm.ts'
 import { CoreManagement } from './core/management/mod.ts'
 import { FlushScheduler } from './core/scheduler.ts'
 import { restoreVhost } from './core/restore.ts'
 import { Vhost } from './core/vhost.ts'
+import { freeSpace } from './runtime/fs.ts'
+import { log } from './log.ts'
 import { DataDir } from './store/data_dir.ts'
 import { MemoryKeyValueStore } from './store/memory_key_value.ts'
 import { memoryStoreFactory } from './store/memory_store.ts'
@@ -34,6 +37,12 @@ export interface BrokerOptions {
   maxMessageSize: number
   /** Bytes of message bodies held by queues above which the broker is blocked; 0 disables. */
   memoryHighWatermark: number
+  /** Free bytes on the data directory's filesystem below which the broker is blocked; 0 (or absent) disables. */
+  diskFreeLimit?: number
+  /** Where the disk alarm reads free bytes from; default statfs of `dataDir` (tests inject a fake). */
+  diskFree?: () => number | Promise<number>
+  /** Time between disk free space checks, ms (default 2000). */
+  diskCheckIntervalMs?: number
   /** 0 = unlimited. */
   maxConnections: number
   /** Created with tag administrator and full permissions on "/". */
@@ -87,6 +96,10 @@ class CoreBroker implements WarrenBroker {
   #vhosts = new Map<string, Vhost>()
   #connections = new Set<CoreConnection>()
   #alarm: MemoryAlarm
+  #disk: DiskAlarm
+  /** Alarms in force ("memory", "disk"), oldest first: the first names the blocked reason. */
+  #alarms: string[] = []
+  #blockedListeners = new Set<(blocked: boolean, reason: string) => void>()
   #scheduler = new FlushScheduler()
   #directReply = new DirectReply()
   #keyValues = new Map<string, KeyValueStore>()
@@ -100,12 +113,21 @@ class CoreBroker implements WarrenBroker {
     this.#storeFactory = opts.storeFactory ?? opts.data?.storeFactory ?? memoryStoreFactory
     this.maxMessageSize = opts.maxMessageSize
     this.#alarm = new MemoryAlarm(opts.memoryHighWatermark)
+    const dataDir = opts.dataDir
+    this.#disk = new DiskAlarm({
+      limit: opts.diskFreeLimit ?? 0,
+      freeSpace: opts.diskFree ?? (() => freeSpace(dataDir)),
+      intervalMs: opts.diskCheckIntervalMs ?? 2000,
+    })
+    this.#alarm.onChange((on, reason) => this.#alarmChanged(on, reason))
+    this.#disk.onChange((on, reason) => this.#alarmChanged(on, reason))
     this.management = new CoreManagement({
       vhosts: this.#vhosts,
       connections: this.#connections,
       users: this.users,
       permissions: this.permissions,
       alarm: this.#alarm,
+      alarms: () => [...this.#alarms],
       memoryLimit: Math.max(0, opts.memoryHighWatermark),
       directReply: this.#directReply,
       addVhost: (name) => this.addVhost(name),
@@ -123,7 +145,16 @@ class CoreBroker implements WarrenBroker {
   }
 
   get blocked(): boolean {
-    return this.#alarm.blocked
+    return this.#alarms.length > 0
+  }
+
+  /** Starts the periodic free disk space check (after a successful restore); shutdown stops it. */
+  startDiskAlarm(): void {
+    this.#disk.start()
+  }
+
+  get blockedReason(): string | undefined {
+    return this.#alarms[0]
   }
 
   get connectionCount(): number {
@@ -177,11 +208,34 @@ class CoreBroker implements WarrenBroker {
   }
 
   onBlocked(listener: (blocked: boolean, reason: string) => void): () => void {
-    return this.#alarm.onChange(listener)
+    this.#blockedListeners.add(listener)
+    return () => void this.#blockedListeners.delete(listener)
+  }
+
+  /**
+   * Blocked while any alarm is on. Listeners hear when the broker becomes blocked or unblocked,
+   * and (blocked, new reason) when the oldest alarm clears while another is still on.
+   */
+  #alarmChanged(on: boolean, reason: string): void {
+    const before = this.#alarms[0]
+    this.#alarms = this.#alarms.filter((r) => r !== reason)
+    if (on) this.#alarms.push(reason)
+    const after = this.#alarms[0]
+    if (after === before) return
+    const blocked = after !== undefined
+    for (const listener of [...this.#blockedListeners]) {
+      try {
+        listener(blocked, after ?? reason)
+      } catch (error) {
+        // One adapter's listener must not stop the others hearing about the alarm.
+        log.error('Resource alarm listener failed', { error: String(error) })
+      }
+    }
   }
 
   async shutdown(reason?: string): Promise<void> {
     this.#stopped = true
+    this.#disk.stop()
     const text =
       reason === undefined
         ? "broker forced connection closure with reason 'shutdown'"
@@ -241,7 +295,9 @@ class CoreBroker implements WarrenBroker {
 
 /** Creates a broker with the default vhost "/" and the default user. */
 export function createBroker(opts: BrokerOptions): WarrenBroker {
-  return new CoreBroker(opts)
+  const broker = new CoreBroker(opts)
+  broker.startDiskAlarm()
+  return broker
 }
 
 /**

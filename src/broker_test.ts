@@ -137,6 +137,46 @@ describe('memory alarm', () => {
   })
 })
 
+describe('disk alarm', () => {
+  test('blocks while either alarm is on; the reason is the oldest alarm in force', async () => {
+    let free = 1000
+    const broker = testBroker({ memoryHighWatermark: 100, diskFreeLimit: 500, diskFree: () => free, diskCheckIntervalMs: 5 })
+    const changes: [boolean, string][] = []
+    const next = () => new Promise<void>((resolve) => {
+      const stop = broker.onBlocked(() => {
+        stop()
+        resolve()
+      })
+    })
+    broker.onBlocked((blocked, reason) => changes.push([blocked, reason]))
+    try {
+      let changed = next()
+      free = 100
+      await changed
+      expect(broker.blocked).toBe(true)
+      expect(broker.blockedReason).toBe('disk')
+      // The memory alarm going on too changes nothing; the disk alarm clearing names memory.
+      const { session: s } = client(broker)
+      s.declareQueue('q')
+      s.publish(msg('x'.repeat(200)))
+      changed = next()
+      free = 1000
+      await changed
+      expect(broker.blocked).toBe(true)
+      expect(broker.blockedReason).toBe('memory')
+      s.purgeQueue('q')
+      expect(broker.blocked).toBe(false)
+      expect(changes).toEqual([
+        [true, 'disk'],
+        [true, 'memory'],
+        [false, 'memory'],
+      ])
+    } finally {
+      await broker.shutdown()
+    }
+  })
+})
+
 describe('Connection.keyValue', () => {
   test('is shared per namespace across connections', async () => {
     const broker = testBroker()

@@ -42,6 +42,11 @@ export const configSchema = z
       .int()
       .min(0)
       .default(() => Math.floor(0.4 * totalMemory())),
+    /**
+     * Free bytes on the data directory's filesystem below which publishers are blocked (RabbitMQ
+     * disk_free_limit, default 50 MB); 0 disables the disk alarm.
+     */
+    diskFreeLimit: z.number().int().min(0).default(50_000_000),
     /** Created on first start when the data dir has no users. */
     defaultUser: z
       .object({ username: z.string().min(1).default('guest'), password: z.string().default('guest') })
@@ -131,11 +136,12 @@ const ENV: Record<string, Field> = {
   WARREN_HTTP_PORT: 'httpPort',
   WARREN_DATA_DIR: 'dataDir',
   WARREN_HOST: 'host',
+  WARREN_DISK_FREE_LIMIT: 'diskFreeLimit',
   // Also read by src/log.ts itself, so it applies before the config is loaded.
   WARREN_LOG_LEVEL: 'logLevel',
 }
 
-const NUMERIC = new Set<Field>(['amqpPort', 'mqttPort', 'httpPort'])
+const NUMERIC = new Set<Field>(['amqpPort', 'mqttPort', 'httpPort', 'diskFreeLimit'])
 
 /** What each field expects, for error messages that say more than zod's generic text. */
 const EXPECTED: Partial<Record<Field, string>> = {
@@ -151,6 +157,7 @@ const EXPECTED: Partial<Record<Field, string>> = {
   maxMessageSize: 'expected a number of bytes from 1 to 536870912',
   maxConnections: 'expected a non-negative integer',
   memoryHighWatermark: 'expected a non-negative number of bytes',
+  diskFreeLimit: 'expected a non-negative number of bytes',
   loopbackUsers: 'expected a list of user names',
   logLevel: 'expected one of debug, info, warn, error, silent',
   mqttMaxPacketSize: 'expected a number of bytes from 64 to 268435460',

@@ -60,7 +60,7 @@ export interface BrokerOverview {
   totals: { connections: number; sessions: number; consumers: number; exchanges: number; queues: number; vhosts: number }
   lengths: QueueLengths
   activity: Activity
-  /** Resource alarms in force ("memory"). */
+  /** Resource alarms in force, oldest first ("memory", "disk"). */
   alarms: string[]
   /** Bytes of message bodies held, and the level at which publishers are blocked (0: none). */
   heldBytes: number

@@ -26,8 +26,16 @@ export interface RunningServer {
   stop(): Promise<void>
 }
 
+/** Hooks that are not configuration (tests). */
+export interface ServerOptions {
+  /** Replaces the statfs reading of the data directory's free bytes (the disk alarm's source). */
+  diskFree?: () => number | Promise<number>
+  /** Time between disk free space checks, ms (default 2000). */
+  diskCheckIntervalMs?: number
+}
+
 /** Creates the data dir if missing, starts the broker and binds every listener. */
-export async function startServer(config: Config): Promise<RunningServer> {
+export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   await mkdir(config.dataDir, { recursive: true })
   // Durable state is restored here, before any listener accepts a client.
   const broker = await openBroker({
@@ -35,6 +43,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
     storeMemoryLimit: config.storeMemoryLimit,
     maxMessageSize: config.maxMessageSize,
     memoryHighWatermark: config.memoryHighWatermark,
+    diskFreeLimit: config.diskFreeLimit,
+    diskFree: options.diskFree,
+    diskCheckIntervalMs: options.diskCheckIntervalMs,
     maxConnections: config.maxConnections,
     defaultUser: config.defaultUser,
     loopbackUsers: config.loopbackUsers,

@@ -286,7 +286,7 @@ export class AmqpConnection implements FrameHandler, ChannelHost {
     clearTimeout(this.#handshakeTimer)
     this.writer.writeMethod(0, 'connection.open-ok', {})
     this.#core.onForcedClose((error) => this.#guard(() => this.connectionError(closeReasonFor(error, 0, 0, this.logContext))))
-    if (this.#broker.blocked) this.#onAlarm(true, 'memory')
+    if (this.#broker.blocked) this.#onAlarm(true, this.#broker.blockedReason ?? 'memory')
     this.#stopAlarmListener = this.#broker.onBlocked((blocked, reason) => this.#guard(() => this.#onAlarm(blocked, reason)))
     log.info('AMQP connection opened', this.logContext)
   }

@@ -229,3 +229,12 @@ export function createExclusive(path: string, data: Uint8Array): boolean {
 function isNotFound(error: unknown): boolean {
   return (error as { code?: string }).code === 'ENOENT'
 }
+
+/**
+ * Bytes free for an unprivileged writer on the filesystem holding `path` (statfs: available
+ * blocks times block size), as RabbitMQ's disk monitor measures it.
+ */
+export async function freeSpace(path: string): Promise<number> {
+  const s = await fs.promises.statfs(path)
+  return Number(s.bavail) * Number(s.bsize)
+}

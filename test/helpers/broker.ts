@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig, type ConfigInput } from '../../src/config.ts'
-import { startServer, type RunningServer } from '../../src/server.ts'
+import { startServer, type RunningServer, type ServerOptions } from '../../src/server.ts'
 
 export interface TestBroker {
   server: RunningServer
@@ -20,12 +20,13 @@ export interface TestBroker {
 
 /**
  * Starts a broker in this process on 127.0.0.1, every port 0, with a fresh temp data dir.
- * `overrides` are config fields as in a config file (camelCase).
+ * `overrides` are config fields as in a config file (camelCase); `options` are test hooks (a
+ * fake free disk space source).
  */
-export async function startBroker(overrides: ConfigInput = {}): Promise<TestBroker> {
+export async function startBroker(overrides: ConfigInput = {}, options: ServerOptions = {}): Promise<TestBroker> {
   const dataDir = mkdtempSync(join(tmpdir(), 'warren-test-'))
   const config = loadConfig({ argv: [], env: {}, file: { host: '127.0.0.1', amqpPort: 0, mqttPort: 0, httpPort: 0, dataDir, ...overrides } })
-  const server = await startServer(config)
+  const server = await startServer(config, options)
   const amqpPort = server.ports.amqp
   const mqttPort = server.ports.mqtt
   const httpPort = server.ports.http

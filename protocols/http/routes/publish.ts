@@ -91,7 +91,11 @@ export function publishRoutes(app: Hono<HttpEnv>, ctx: MessagingContext): void {
 async function publishOne(c: Context<HttpEnv>, vhost: string, message: Message): Promise<boolean> {
   const broker = c.var.deps.broker
   // An AMQP publisher would be blocked by the resource alarm; an HTTP request is told so.
-  if (broker.blocked) throw new HttpError(503, 'service_unavailable', 'Publishing is blocked by a resource alarm')
+  if (broker.blocked) {
+    const resource = broker.blockedReason
+    const why = resource === undefined ? '' : ` (low on ${resource})`
+    throw new HttpError(503, 'service_unavailable', `Publishing is blocked by a resource alarm${why}`)
+  }
   const connection = connectFor(c, vhost, 'HTTP publish')
   try {
     let confirm!: (rejected: boolean) => void

@@ -50,6 +50,8 @@ export interface ManagementHost {
   readonly users: UserStore
   readonly permissions: PermissionStore
   readonly alarm: MemoryAlarm
+  /** Resource alarms in force, oldest first ("memory", "disk"). */
+  alarms(): string[]
   /** Bytes held at which publishers are blocked; 0 when the alarm is off. */
   readonly memoryLimit: number
   readonly directReply: DirectReply
@@ -104,7 +106,7 @@ export class CoreManagement implements Management {
       totals: { connections: host.connections.size, sessions, consumers, exchanges, queues, vhosts: host.vhosts.size },
       lengths,
       activity,
-      alarms: host.alarm.blocked ? ['memory'] : [],
+      alarms: host.alarms(),
       heldBytes: host.alarm.held,
       memoryLimit: host.memoryLimit,
     }
