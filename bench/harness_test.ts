@@ -1,10 +1,15 @@
 // Checks the load generators end to end against an in-process Warren on port 0 with tiny counts.
 // Nothing here is timed or compared: it only proves every row still runs and counts exactly.
 import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { startBroker, type TestBroker } from '../test/helpers/broker.ts'
+import type { BrokerHandle } from './peers/broker.ts'
 import { runIdleConnections } from './rows/idle_connections.ts'
 import { runLatency } from './rows/latency.ts'
 import { runMqttIdle, runMqttThroughput, runMqttToAmqp } from './rows/mqtt.ts'
+import { runRecovery } from './rows/recovery.ts'
 import type { RowContext } from './rows/row.ts'
 import { runThroughput } from './rows/throughput.ts'
 import { runApiListQueues, runHttpPublish, runSseFanout } from './rows/web.ts'
@@ -44,6 +49,44 @@ test('persistent messages with publisher confirms', async () => {
 test('fan-out counts deliveries over every queue', async () => {
   const r = await runThroughput(ctx, { ...base, queues: 3 })
   expect(r.measured).toBe(6000)
+})
+
+// Persistence (issue 5).
+
+test('persistent 1 KiB with confirms, one producer per queue, counts every delivery', async () => {
+  const r = await runThroughput(ctx, { ...base, bodySize: 1024, noAck: false, prefetch: 10, persistent: true, confirmWindow: 50, queues: 3, producerPerQueue: true, warmup: 20, count: 300 })
+  expect(r.measured).toBe(900)
+  expect(r.nacked).toBe(0)
+})
+
+test('recovery finds every queued persistent message after a restart on the same data dir', async () => {
+  // In-process, so no SIGKILL here: the old broker is stopped and a new one opens its data dir.
+  const dataDir = mkdtempSync(join(tmpdir(), 'warren-bench-recovery-'))
+  let b = await startBroker({ logLevel: 'warn', dataDir })
+  const handle: BrokerHandle = {
+    name: 'Warren',
+    host: '127.0.0.1',
+    get port() {
+      return b.amqpPort
+    },
+    pid: process.pid,
+    version: 'test',
+    stop: async () => {},
+    async killAndRestart() {
+      await b.stop()
+      const spawnedAt = performance.now()
+      b = await startBroker({ logLevel: 'warn', dataDir })
+      return { spawnedAt, readyAt: performance.now() }
+    },
+  }
+  try {
+    const r = await runRecovery({ ...ctx, broker: handle }, { bodySize: 1024, count: 500, confirmWindow: 50, settleMs: 0 })
+    expect(r.recovered).toBe(500)
+    expect(r.recoveryMs).toBeGreaterThanOrEqual(0)
+  } finally {
+    await b.stop()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
 })
 
 test('latency at a fixed rate reports percentiles', async () => {

@@ -40,6 +40,8 @@ export interface ConnectOptions {
 }
 
 export interface QueueOptions {
+  /** queue.declare passive: only ask for the queue's counts (fails if it does not exist). */
+  passive?: boolean
   durable?: boolean
   exclusive?: boolean
   autoDelete?: boolean
@@ -170,7 +172,7 @@ export class AmqpClient {
     const args = new ArgWriter()
       .u16(0)
       .shortstr(name)
-      .bit(false)
+      .bit(opts.passive ?? false)
       .bit(opts.durable ?? false)
       .bit(opts.exclusive ?? false)
       .bit(opts.autoDelete ?? false)

@@ -20,6 +20,14 @@ export interface BrokerHandle {
   readonly pid: number
   readonly version: string
   stop(): Promise<void>
+  /**
+   * Crash and recovery (issue 5): SIGKILL the broker, then start it again on the same data
+   * directory. Resolves with `spawnedAt` (performance.now() just before the new process was
+   * spawned) and, for a broker that prints a ready line after recovery (Warren), `readyAt`; for
+   * RabbitMQ it resolves right after the spawn and the caller polls until the queue answers.
+   * `host`, `port` and `pid` describe the new process afterwards.
+   */
+  killAndRestart?(): Promise<{ spawnedAt: number; readyAt?: number }>
 }
 
 /**

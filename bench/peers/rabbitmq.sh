@@ -4,6 +4,9 @@
 #   bench/peers/rabbitmq.sh start    prints "amqp 127.0.0.1:PORT pid BEAM_PID version X" when ready
 #   bench/peers/rabbitmq.sh stop
 #   bench/peers/rabbitmq.sh version  prints RabbitMQ and Erlang/OTP versions
+#   bench/peers/rabbitmq.sh kill9    SIGKILLs the node's beam.smp (crash test; data dir kept)
+#   bench/peers/rabbitmq.sh respawn  starts the node again on the kept data dir and returns at
+#                                    once (the caller polls AMQP to time the recovery)
 #
 # Debian's package (apt-get install -y rabbitmq-server) is used as installed; everything the node
 # writes goes under $BENCH_RABBITMQ_DIR (default /tmp/warren-bench-rabbitmq), which `start` wipes
@@ -82,11 +85,23 @@ EOF
       epmd -kill >/dev/null 2>&1 || true
     fi
     ;;
+  kill9)
+    if [ -f "$RABBITMQ_PID_FILE" ]; then
+      pid=$(cat "$RABBITMQ_PID_FILE")
+      kill -9 "$pid" 2>/dev/null || true
+      while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+      rm -f "$RABBITMQ_PID_FILE"
+    fi
+    ;;
+  respawn)
+    nohup "$BIN/rabbitmq-server" >>"$DIR/stdout.log" 2>&1 &
+    echo "spawned"
+    ;;
   version)
     version
     ;;
   *)
-    echo "usage: $0 start|stop|version" >&2
+    echo "usage: $0 start|stop|version|kill9|respawn" >&2
     exit 2
     ;;
 esac

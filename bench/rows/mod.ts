@@ -9,6 +9,7 @@
  */
 
 import { runIdleConnections } from './idle_connections.ts'
+import { runRecovery } from './recovery.ts'
 import { runLatency } from './latency.ts'
 import { type MqttThroughputSpec, runMqttIdle, runMqttThroughput, runMqttToAmqp } from './mqtt.ts'
 import type { PacedLatency } from './paced_latency.ts'
@@ -90,6 +91,33 @@ export const ROWS: readonly RowDef[] = [
     warmup: 20_000,
     count: 200_000,
   }),
+  // Persistence (issue 5): 1 KiB persistent messages, durable queues, publisher confirms (window
+  // 1,000), manual ack with prefetch 100; then crash recovery of a 1M-message backlog.
+  throughputRow('p1k-1to1', 'persistent 1 KiB, confirms, 1 producer -> 1 queue -> 1 consumer', { ...manual, bodySize: 1024, persistent: true, confirmWindow: 1000, warmup: 20_000, count: 200_000 }, 2),
+  throughputRow('p1k-10to10', 'persistent 1 KiB, confirms, 10 producers -> 10 queues -> 10 consumers', { ...manual, bodySize: 1024, persistent: true, confirmWindow: 1000, queues: 10, producerPerQueue: true, warmup: 2_000, count: 20_000 }, 2),
+  {
+    id: 'recovery',
+    metrics: [
+      {
+        key: 'recoveryMs',
+        label: 'recovery after kill -9, 1,000,000 queued persistent 1 KiB messages (spawn -> queue answers with full count)',
+        unit: 'ms',
+        better: 'lower',
+        target: { text: '< 5 s', absolute: true, met: (w) => w < 5000 },
+        note: (v) => `${Math.round(v.recovered ?? 0).toLocaleString('en-US')} msgs`,
+      },
+      {
+        key: 'rssMB',
+        label: 'broker RSS with that backlog, after recovery',
+        unit: 'MB',
+        better: 'lower',
+        target: { text: '< 200 MB', absolute: true, met: (w) => w < 200 },
+      },
+    ],
+    repeatable: true,
+    freshBroker: true,
+    run: (ctx) => runRecovery(ctx, { bodySize: 1024, count: 1_000_000, confirmWindow: 1000, settleMs: 2000 }),
+  },
   throughputRow('fanout', 'fan-out 16 B to 10 queues, auto-ack', { ...transient, bodySize: 16, queues: 10, warmup: 10_000, count: 100_000 }, 1, 'deliveries/s'),
   {
     id: 'latency',

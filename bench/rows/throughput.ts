@@ -20,8 +20,13 @@ export interface ThroughputSpec {
   persistent: boolean
   /** 0: no publisher confirms; else the unconfirmed-message window. */
   confirmWindow: number
-  /** 1: the default exchange to one queue; N > 1: a fanout exchange bound to N queues. */
+  /**
+   * 1: the default exchange to one queue; N > 1: a fanout exchange bound to N queues, or with
+   * `producerPerQueue` N producer processes, each publishing to its own queue.
+   */
   queues: number
+  /** One producer process per queue (default exchange, no fan-out): `count` is per producer. */
+  producerPerQueue?: boolean
   /** Published messages before the clock starts, and after it (unscaled). */
   warmup: number
   count: number
@@ -40,9 +45,9 @@ export async function runThroughput(ctx: RowContext, spec: ThroughputSpec): Prom
   await setup.openChannel(1)
   const base = uniqueName('bench')
   const queues: string[] = []
-  const exchange = spec.queues > 1 ? `${base}-fanout` : ''
+  const exchange = spec.queues > 1 && !spec.producerPerQueue ? `${base}-fanout` : ''
   let consumer: Child | null = null
-  let producer: Child | null = null
+  let producers: Child[] = []
   try {
     if (exchange) await setup.declareExchange(1, exchange, 'fanout', { durable: spec.persistent })
     for (let i = 0; i < spec.queues; i++) {
@@ -62,22 +67,26 @@ export async function runThroughput(ctx: RowContext, spec: ThroughputSpec): Prom
     }
     consumer = Child.spawn('./roles/consumer.ts', consumerArgs)
     await consumer.next('ready', 30000)
-    const producerArgs: ProducerArgs = {
+    const producerArgs = (routingKey: string): ProducerArgs => ({
       host,
       port,
       exchange,
-      routingKey: exchange ? '' : queues[0]!,
+      routingKey,
       count: warmup + count,
       bodySize: spec.bodySize,
       persistent: spec.persistent,
       confirmWindow: spec.confirmWindow,
-    }
+    })
     const cpu0 = cpuSeconds(ctx.broker.pid)
     const busy0 = machineBusySeconds()
     const written0 = storageWriteBytes(ctx.broker.pid)
     const wall0 = performance.now()
-    producer = Child.spawn('./roles/producer.ts', producerArgs)
-    const producerDone = producer.next('done', ctx.timeoutMs)
+    producers = spec.producerPerQueue ? queues.map((q) => Child.spawn('./roles/producer.ts', producerArgs(q))) : [Child.spawn('./roles/producer.ts', producerArgs(exchange ? '' : queues[0]!))]
+    const producerDone = Promise.all(producers.map((p) => p.next('done', ctx.timeoutMs))).then((all) => ({
+      sent: all.reduce((n, d) => n + Number(d.sent), 0),
+      nacked: all.reduce((n, d) => n + Number(d.nacked ?? 0), 0),
+      ms: Math.max(...all.map((d) => Number(d.ms))),
+    }))
     // Avoid an unhandled rejection while we are still waiting on the consumer.
     producerDone.catch(() => undefined)
     const result = await consumer.next('result', ctx.timeoutMs)
@@ -86,8 +95,8 @@ export async function runThroughput(ctx: RowContext, spec: ThroughputSpec): Prom
     const brokerCores = (cpuSeconds(ctx.broker.pid) - cpu0) / wall
     const busyCores = (machineBusySeconds() - busy0) / wall
     const writtenMB = (storageWriteBytes(ctx.broker.pid) - written0) / (1024 * 1024)
-    await Promise.all([consumer.finish(), producer.finish()])
-    const clientCores = (consumer.cpuSeconds() + producer.cpuSeconds()) / wall
+    await Promise.all([consumer.finish(), ...producers.map((p) => p.finish())])
+    const clientCores = (consumer.cpuSeconds() + producers.reduce((n, p) => n + p.cpuSeconds(), 0)) / wall
     if (spec.confirmWindow > 0 && Number(done.nacked) > 0) ctx.log(`  ${String(done.nacked)} publishes were nacked`)
     return {
       rate: Number(result.rate),
@@ -103,7 +112,7 @@ export async function runThroughput(ctx: RowContext, spec: ThroughputSpec): Prom
       writtenMB,
     }
   } finally {
-    await Promise.all([consumer?.finish(), producer?.finish()])
+    await Promise.all([consumer?.finish(), ...producers.map((p) => p.finish())])
     // A broker that has stopped answering must not hang the runner.
     await within(
       (async () => {
