@@ -28,10 +28,14 @@ const READY = 2
 const COUNTED = 4
 const PAGE_OUT = 8
 const PRIORITY_SHIFT = 8
+/** `#bits` below this hold the flags and the priority; the record's length is `#bits / LOW`. */
+const LOW = 0x10000
 
 /**
  * A persistent message of a segment store. A million of these make a long backlog, so the
- * instance keeps nine fields: the flags and the priority share one number.
+ * instance keeps eight fields (JSC rounds nine up to a 112-byte cell, eight fit in 80): the
+ * flags, the priority and the record's length share one number (exact below 2^53, so any
+ * length under 2^37 bytes).
  */
 export class DiskEntry implements StoredMessage {
   readonly seq: number
@@ -40,9 +44,8 @@ export class DiskEntry implements StoredMessage {
   deliveryCount = 0
   /** The segment file holding the record; its `loader` reads it back. */
   readonly segment: Segment
-  /** Where the record's frame starts in the segment file, and its length. */
+  /** Where the record's frame starts in the segment file. */
   readonly offset: number
-  readonly length: number
   /** The message while it is in memory. */
   resident: Message | undefined = undefined
   #bits: number
@@ -53,12 +56,16 @@ export class DiskEntry implements StoredMessage {
     this.expiresAt = opts.expiresAt
     this.segment = segment
     this.offset = offset
-    this.length = length
-    this.#bits = READY | (opts.priority << PRIORITY_SHIFT)
+    this.#bits = (READY | (opts.priority << PRIORITY_SHIFT)) + length * LOW
+  }
+
+  /** The length of the record's frame in the segment file. */
+  get length(): number {
+    return Math.floor(this.#bits / LOW)
   }
 
   get priority(): number {
-    return this.#bits >>> PRIORITY_SHIFT
+    return (this.#bits % LOW) >>> PRIORITY_SHIFT
   }
 
   /** The message, read back from the segment when it is not in memory. */
@@ -68,7 +75,7 @@ export class DiskEntry implements StoredMessage {
 
   /** On disk (fdatasync done). */
   get persisted(): boolean {
-    return (this.#bits & PERSISTED) !== 0
+    return ((this.#bits % LOW) & PERSISTED) !== 0
   }
   set persisted(on: boolean) {
     this.#set(PERSISTED, on)
@@ -76,7 +83,7 @@ export class DiskEntry implements StoredMessage {
 
   /** In the ready list (not delivered, or requeued). */
   get ready(): boolean {
-    return (this.#bits & READY) !== 0
+    return ((this.#bits % LOW) & READY) !== 0
   }
   set ready(on: boolean) {
     this.#set(READY, on)
@@ -84,7 +91,7 @@ export class DiskEntry implements StoredMessage {
 
   /** Its size is part of the budget's `used`. */
   get counted(): boolean {
-    return (this.#bits & COUNTED) !== 0
+    return ((this.#bits % LOW) & COUNTED) !== 0
   }
   set counted(on: boolean) {
     this.#set(COUNTED, on)
@@ -92,13 +99,14 @@ export class DiskEntry implements StoredMessage {
 
   /** Over budget: drop the body once the record is written. */
   get pageOut(): boolean {
-    return (this.#bits & PAGE_OUT) !== 0
+    return ((this.#bits % LOW) & PAGE_OUT) !== 0
   }
   set pageOut(on: boolean) {
     this.#set(PAGE_OUT, on)
   }
 
   #set(bit: number, on: boolean): void {
-    this.#bits = on ? this.#bits | bit : this.#bits & ~bit
+    const low = this.#bits % LOW
+    this.#bits += (on ? low | bit : low & ~bit) - low
   }
 }

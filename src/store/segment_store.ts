@@ -46,6 +46,12 @@ export interface SegmentStoreContext {
 const DELIVERED_STEP = 4096
 /** Most bytes one page-in reads ahead of the message it needs. */
 const READ_AHEAD_BYTES = 256 * 1024
+/**
+ * Most body bytes recovery keeps in memory per queue (the head of the queue, as one page-in
+ * would read it); the rest is paged in with read-ahead on delivery. Filling the whole budget at
+ * start costs the decode time and, for a long backlog, RSS the broker may never need.
+ */
+const RECOVERY_RESIDENT_BYTES = READ_AHEAD_BYTES
 
 /** A stand-in for a message whose record cannot be read back (disk damage after recovery). */
 const UNREADABLE: Message = Object.freeze({ exchange: '', routingKey: '', properties: {}, body: new Uint8Array(0) })
@@ -310,8 +316,9 @@ export class SegmentStore implements MessageStore, EntryLoader {
     const found = recoverQueueDir(this.#dir, (segment, offset, length, meta, payload) => {
       const entry = new DiskEntry(meta.seq, meta, segment, offset, length)
       entry.persisted = true
-      if (budget.used + meta.size <= budget.limit) {
-        entry.resident = decodeMessage(payload)
+      if (budget.used + meta.size <= budget.limit && this.#counted + meta.size <= RECOVERY_RESIDENT_BYTES) {
+        // A copy: the body is a view, and a view of `payload` would keep the whole segment file's buffer.
+        entry.resident = decodeMessage(payload.slice())
         this.#count(entry)
       }
       this.#addReady(entry)
