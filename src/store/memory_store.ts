@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { StoreCounts } from './store_counts.ts'
 import type { Message } from '../api.ts'
 import { ReadyList } from './ready_list.ts'
 import type { AppendOptions, MessageStore, StoreFactory, StoredMessage, StoreQueueInfo } from './store.ts'
@@ -29,10 +30,7 @@ export class MemoryEntry implements StoredMessage {
 export class MemoryStore implements MessageStore {
   #ready: ReadyList
   #seq = 0
-  #readyCount = 0
-  #readyBytes = 0
-  #outstandingCount = 0
-  #outstandingBytes = 0
+  readonly #counts = new StoreCounts()
   #closed = false
 
   constructor(maxPriority = 0) {
@@ -40,24 +38,23 @@ export class MemoryStore implements MessageStore {
   }
 
   get readyCount(): number {
-    return this.#readyCount
+    return this.#counts.readyCount
   }
   get readyBytes(): number {
-    return this.#readyBytes
+    return this.#counts.readyBytes
   }
   get outstandingCount(): number {
-    return this.#outstandingCount
+    return this.#counts.outstandingCount
   }
   get outstandingBytes(): number {
-    return this.#outstandingBytes
+    return this.#counts.outstandingBytes
   }
 
   append(message: Message, opts: AppendOptions): StoredMessage {
     const entry = new MemoryEntry(++this.#seq, message, opts)
     if (this.#closed) return entry
     this.#ready.push(entry)
-    this.#readyCount++
-    this.#readyBytes += entry.size
+    this.#counts.added(entry.size)
     return entry
   }
 
@@ -66,48 +63,37 @@ export class MemoryStore implements MessageStore {
   }
 
   peek(): StoredMessage | undefined {
-    if (this.#readyCount === 0) return undefined
+    if (this.#counts.readyCount === 0) return undefined
     return this.#ready.headLevel()?.peek()
   }
 
   shift(): StoredMessage | undefined {
-    if (this.#readyCount === 0) return undefined
+    if (this.#counts.readyCount === 0) return undefined
     const entry = this.#ready.headLevel()?.shift()
     if (entry === undefined) return undefined
-    this.#readyCount--
-    this.#readyBytes -= entry.size
-    this.#outstandingCount++
-    this.#outstandingBytes += entry.size
+    this.#counts.taken(entry.size)
     return entry
   }
 
   requeue(entry: StoredMessage): void {
     if (this.#closed) return
-    this.#outstandingCount--
-    this.#outstandingBytes -= entry.size
-    this.#readyCount++
-    this.#readyBytes += entry.size
+    this.#counts.returned(entry.size)
     this.#ready.insert(entry)
   }
 
   settle(entry: StoredMessage): void {
     if (this.#closed) return
-    this.#outstandingCount--
-    this.#outstandingBytes -= entry.size
+    this.#counts.settled(entry.size)
   }
 
   purge(): number {
-    const count = this.#readyCount
     this.#ready.clear()
-    this.#readyCount = 0
-    this.#readyBytes = 0
-    return count
+    return this.#counts.clearReady()
   }
 
   close(): void {
     this.purge()
-    this.#outstandingCount = 0
-    this.#outstandingBytes = 0
+    this.#counts.clearAll()
     this.#closed = true
   }
 }

@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { StoreCounts } from './store_counts.ts'
 import type { Message } from '../api.ts'
 import { log } from '../log.ts'
 import { removeDeliveredMark, writeDeliveredMark } from './delivered_mark.ts'
@@ -62,10 +63,7 @@ export class SegmentStore implements MessageStore, EntryLoader {
   readonly #hooks: StoreHooks
   readonly #ready: ReadyList
   #seq = 0
-  #readyCount = 0
-  #readyBytes = 0
-  #outstandingCount = 0
-  #outstandingBytes = 0
+  readonly #counts = new StoreCounts()
   #closed = false
   #flushed = false
 
@@ -96,16 +94,16 @@ export class SegmentStore implements MessageStore, EntryLoader {
   }
 
   get readyCount(): number {
-    return this.#readyCount
+    return this.#counts.readyCount
   }
   get readyBytes(): number {
-    return this.#readyBytes
+    return this.#counts.readyBytes
   }
   get outstandingCount(): number {
-    return this.#outstandingCount
+    return this.#counts.outstandingCount
   }
   get outstandingBytes(): number {
-    return this.#outstandingBytes
+    return this.#counts.outstandingBytes
   }
 
   append(message: Message, opts: AppendOptions): StoredMessage {
@@ -129,7 +127,7 @@ export class SegmentStore implements MessageStore, EntryLoader {
   }
 
   peek(): StoredMessage | undefined {
-    if (this.#readyCount === 0) return undefined
+    if (this.#counts.readyCount === 0) return undefined
     const level = this.#ready.headLevel()
     const entry = level?.peek()
     if (entry instanceof DiskEntry && entry.resident === undefined) this.#pageIn(level!.at.bind(level), level!.length)
@@ -137,7 +135,7 @@ export class SegmentStore implements MessageStore, EntryLoader {
   }
 
   shift(): StoredMessage | undefined {
-    if (this.#readyCount === 0) return undefined
+    if (this.#counts.readyCount === 0) return undefined
     const level = this.#ready.headLevel()
     const entry = level?.peek()
     if (entry === undefined) return undefined
@@ -147,38 +145,28 @@ export class SegmentStore implements MessageStore, EntryLoader {
       entry.ready = false
     }
     level!.shift()
-    this.#readyCount--
-    this.#readyBytes -= entry.size
-    this.#outstandingCount++
-    this.#outstandingBytes += entry.size
+    this.#counts.taken(entry.size)
     return entry
   }
 
   requeue(entry: StoredMessage): void {
     if (this.#closed) return
-    this.#outstandingCount--
-    this.#outstandingBytes -= entry.size
-    this.#readyCount++
-    this.#readyBytes += entry.size
+    this.#counts.returned(entry.size)
     if (entry instanceof DiskEntry) entry.ready = true
     this.#ready.insert(entry)
   }
 
   settle(entry: StoredMessage): void {
     if (this.#closed) return
-    this.#outstandingCount--
-    this.#outstandingBytes -= entry.size
+    this.#counts.settled(entry.size)
     if (entry instanceof DiskEntry) this.#forget(entry)
   }
 
   purge(): number {
-    const count = this.#readyCount
     this.#unpage()
     for (const entry of this.#ready.all()) if (entry instanceof DiskEntry) this.#forget(entry)
     this.#ready.clear()
-    this.#readyCount = 0
-    this.#readyBytes = 0
-    return count
+    return this.#counts.clearReady()
   }
 
   close(): void {
@@ -186,7 +174,7 @@ export class SegmentStore implements MessageStore, EntryLoader {
     this.#closed = true
     this.#unpage()
     this.#ready.clear()
-    this.#readyCount = this.#readyBytes = this.#outstandingCount = this.#outstandingBytes = 0
+    this.#counts.clearAll()
     this.#uncount()
     this.#log.destroy()
   }
@@ -211,8 +199,7 @@ export class SegmentStore implements MessageStore, EntryLoader {
 
   #addReady(entry: StoredMessage): void {
     this.#ready.push(entry)
-    this.#readyCount++
-    this.#readyBytes += entry.size
+    this.#counts.added(entry.size)
   }
 
   /** An entry settled for good: release its body and record the ack. */
@@ -254,7 +241,7 @@ export class SegmentStore implements MessageStore, EntryLoader {
    */
   #exactMark(): void {
     // Something still out with a consumer: only the step-ahead mark is safe.
-    if (!this.#log.hasFiles || this.#outstandingCount > 0) return
+    if (!this.#log.hasFiles || this.#counts.outstandingCount > 0) return
     let last = 0
     for (const entry of this.#ready.all()) if (entry instanceof DiskEntry && entry.deliveryCount > 0 && entry.seq > last) last = entry.seq
     if (last === this.#deliveredMark) return
@@ -328,7 +315,7 @@ export class SegmentStore implements MessageStore, EntryLoader {
     for (const entry of this.#ready.all()) if (entry instanceof DiskEntry && entry.resident === undefined) onDisk += entry.size
     if (onDisk > 0) this.#hooks.paged?.(-onDisk)
     const mark = found.deliveredMark
-    if (this.#readyCount > 0) {
+    if (this.#counts.readyCount > 0) {
       for (const entry of this.#ready.all()) if (entry.seq <= mark) entry.deliveryCount = 1
     }
     this.#seq = Math.max(found.maxSeq, Number.isFinite(mark) ? mark : 0)
