@@ -228,6 +228,13 @@ export interface Delivery {
   redelivered: boolean
   /** 0 on first delivery; counts returns to the queue. */
   deliveryCount: number
+  /**
+   * Names the message within its queue across broker restarts, for a message that survives one
+   * (persistent, on a durable queue, on disk); undefined otherwise. After a restart the message
+   * comes back with the same key, so an adapter can recognise one it had delivered before (an SSE
+   * stream resumed after a restart skips what its client already confirmed).
+   */
+  readonly durableKey?: number | undefined
 }
 
 export type PublishResult =

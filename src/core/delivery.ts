@@ -34,4 +34,9 @@ export class CoreDelivery implements Delivery {
     this.entry = entry
     this.consumer = consumer
   }
+
+  /** Computed on demand: only the SSE queue stream asks, the delivery path never does. */
+  get durableKey(): number | undefined {
+    return this.source.store.survivesRestart?.(this.entry) === true ? this.entry.seq : undefined
+  }
 }

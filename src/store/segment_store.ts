@@ -122,6 +122,10 @@ export class SegmentStore implements MessageStore, EntryLoader {
     return entry
   }
 
+  survivesRestart(entry: StoredMessage): boolean {
+    return entry instanceof DiskEntry
+  }
+
   isPersisted(entry: StoredMessage): boolean {
     return !(entry instanceof DiskEntry) || entry.persisted
   }

@@ -36,6 +36,11 @@ export interface AppendOptions {
 export interface MessageStore {
   /** Adds a ready message at the tail of its priority. Called on the publish path. */
   append(message: Message, opts: AppendOptions): StoredMessage
+  /**
+   * True when `entry` is kept across a restart: recovery brings it back with the same `seq`.
+   * Absent: nothing is (the memory store).
+   */
+  survivesRestart?(entry: StoredMessage): boolean
   /** True when `entry` is as safe as this store makes it; otherwise `hooks.persisted` follows. */
   isPersisted(entry: StoredMessage): boolean
   /** The next ready message (highest priority, lowest sequence), without taking it. */

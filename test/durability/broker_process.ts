@@ -4,9 +4,10 @@
  * directory. Nothing here imports the broker.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 
 const ROOT = resolve(import.meta.dir, '../..')
 const READY = /^Warren \S+ ready: amqp 127\.0\.0\.1:(\d+), mqtt 127\.0\.0\.1:(\d+), http 127\.0\.0\.1:(\d+) /m
@@ -45,9 +46,26 @@ export function tempDataDir(): string {
   return join(dir, 'data')
 }
 
-/** Starts `bun src/main.ts` on `dataDir` (all ports 0) and waits for its ready line. */
-export async function startBrokerProcess(dataDir: string, env: Record<string, string> = {}): Promise<BrokerProcess> {
-  const args = ['src/main.ts', '--amqp-port', '0', '--mqtt-port', '0', '--http-port', '0', '--host', '127.0.0.1', '--data-dir', dataDir]
+export interface BrokerProcessOptions {
+  /** The HTTP port (default 0: any free one); a fixed one lets an EventSource reconnect by itself. */
+  httpPort?: number
+  /** Written to a JSON file next to the data directory and passed as --config. */
+  config?: Record<string, unknown>
+}
+
+/** Starts `bun src/main.ts` on `dataDir` (ports 0 unless set) and waits for its ready line. */
+export async function startBrokerProcess(
+  dataDir: string,
+  env: Record<string, string> = {},
+  opts: BrokerProcessOptions = {},
+): Promise<BrokerProcess> {
+  const args = ['src/main.ts', '--amqp-port', '0', '--mqtt-port', '0', '--http-port', String(opts.httpPort ?? 0)]
+  args.push('--host', '127.0.0.1', '--data-dir', dataDir)
+  if (opts.config !== undefined) {
+    const file = join(dirname(dataDir), 'warren.json')
+    writeFileSync(file, JSON.stringify(opts.config))
+    args.push('--config', file)
+  }
   const proc = spawn(process.execPath, args, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -100,4 +118,13 @@ export async function startBrokerProcess(dataDir: string, env: Record<string, st
 /** Stderr lines at warn or error level (the log format of src/log.ts). */
 export function problemLines(stderr: string): string[] {
   return stderr.split('\n').filter((line) => / (warn|error) /.test(line))
+}
+
+/** A port that was free a moment ago (bound to 0 and released), for a broker that restarts on it. */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
+  const port = (server.address() as AddressInfo).port
+  await new Promise<void>((done) => server.close(() => done()))
+  return port
 }

@@ -19,6 +19,7 @@ import type { QueueLease } from './queue_lease.ts'
 import { sseRoutes } from './sse.ts'
 import { sseQueueRoutes } from './sse_queue.ts'
 import { HeartbeatTicker } from './sse_stream.ts'
+import { StreamRecords } from './stream_records.ts'
 
 /** Web messaging settings (config fields `sse…` and `httpTopicExchange`, see src/config.ts). */
 export interface MessagingOptions {
@@ -58,12 +59,20 @@ export interface MessagingContext {
   readonly heartbeats: HeartbeatTicker
   /** Queue streams by id, attached or waiting for a reconnect. */
   readonly leases: Map<string, QueueLease>
+  /** Their durable records, and the dormant streams a client may still resume. */
+  readonly records: StreamRecords
 }
 
 /** Mounted at "/" by createHttpApp. */
 export function messagingRoutes(deps: HttpDeps): Hono<HttpEnv> {
   const opts = { ...DEFAULT_MESSAGING_OPTIONS, ...deps.messaging }
-  const ctx: MessagingContext = { deps, opts, heartbeats: new HeartbeatTicker(opts.heartbeatMs), leases: new Map() }
+  const ctx: MessagingContext = {
+    deps,
+    opts,
+    heartbeats: new HeartbeatTicker(opts.heartbeatMs),
+    leases: new Map(),
+    records: new StreamRecords(opts.resumeTimeoutMs),
+  }
   const app = new Hono<HttpEnv>()
   publishRoutes(app, ctx)
   sseRoutes(app, ctx)

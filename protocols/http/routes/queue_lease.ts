@@ -17,11 +17,16 @@
  *   back redelivered, under new ids), and a lease with no response for `resumeTimeoutMs` closes,
  *   requeueing everything unconfirmed.
  *
+ * The lease keeps a durable record (stream_records.ts) so it survives a broker restart: resumed
+ * from it, numbering continues above the old ids and, in auto mode, the messages the client's
+ * Last-Event-ID confirms are acknowledged without being sent when the restart brings them back.
+ *
  * @module
  */
 import type { BrokerError, Connection, Delivery, Session, SessionEvents } from '../../../src/api.ts'
 import { eventData } from './message_json.ts'
 import type { SseStream } from './sse_stream.ts'
+import { ID_RESERVE, type StreamRecord, type StreamRecords } from './stream_records.ts'
 
 export type AckMode = 'auto' | 'explicit'
 
@@ -36,7 +41,14 @@ export interface LeaseOptions {
   resumeTimeoutMs: number
   /** The lease closed (expiry, queue deleted, broker shutdown): forget it. */
   onClosed(lease: QueueLease): void
+  /** Where the lease's durable record goes. */
+  records: StreamRecords
+  /** The record of the stream this lease resumes (after a restart or a forced close). */
+  resumed?: StreamRecord
 }
+
+/** Confirmed durable keys a stream keeps waiting for, at most this many times its prefetch. */
+const SKIP_LIMIT_FACTOR = 4
 
 /** Splits an event id `<lease>:<n>`; undefined when it is not one of ours. */
 export function parseEventId(id: string | undefined): { lease: string; n: number } | undefined {
@@ -57,10 +69,24 @@ export class QueueLease implements SessionEvents {
   readonly #session: Session
   readonly #opts: LeaseOptions
   #stream: SseStream | undefined
-  /** Delivered and not yet settled, ascending; never longer than `prefetch`. */
+  /** Event numbers delivered and not yet settled, ascending; never longer than `prefetch`. */
   #outstanding: number[] = []
-  /** The highest delivery id sent so far (0 before the first). */
-  #lastDelivered = 0
+  /** Durable key of each outstanding delivery (undefined: its message would not survive a restart). */
+  #outstandingKeys: (number | undefined)[] = []
+  /** Event number = base + the session's delivery id: a resumed stream numbers above its old ids. */
+  readonly #base: number
+  /** The highest event number sent so far (`#base` before the first). */
+  #lastDelivered: number
+  /** The resumed record's unconfirmed deliveries, until the first attach decides their fate. */
+  #resumedOut: [number, number][]
+  /** Durable keys the client confirmed before a restart: acked unseen when they come back. */
+  readonly #skip: Set<number>
+  /** Deliveries being acked unseen (delivery id, key), settled after the core's call returns. */
+  #skipped: [number, number][] = []
+  /** The durable record no longer says what the lease holds. */
+  #dirty = true
+  /** `#lastDelivered` as last saved. */
+  #savedLast = -1
   #expiry: ReturnType<typeof setTimeout> | undefined
   #closed = false
 
@@ -75,6 +101,11 @@ export class QueueLease implements SessionEvents {
     this.prefetch = opts.prefetch
     this.connection = connection
     this.#opts = opts
+    const resumed = opts.resumed
+    this.#base = resumed === undefined ? 0 : resumed.last + ID_RESERVE
+    this.#lastDelivered = this.#base
+    this.#resumedOut = resumed?.out ?? []
+    this.#skip = new Set(resumed?.skip)
     this.#session = connection.openSession(this)
     try {
       this.#session.setWritable(false)
@@ -84,7 +115,8 @@ export class QueueLease implements SessionEvents {
       connection.close()
       throw error
     }
-    connection.onForcedClose(() => this.close())
+    // The broker closed it (shutdown, management): the client may still resume the stream.
+    connection.onForcedClose(() => this.close(false))
   }
 
   get isClosed(): boolean {
@@ -108,12 +140,22 @@ export class QueueLease implements SessionEvents {
     this.#stream = stream
     this.#session.setWritable(false)
     previous?.end()
+    if (this.#resumedOut.length > 0) {
+      // A resumed stream's old window: in auto mode the Last-Event-ID confirms part of it; the
+      // rest comes again (redelivered), as a reconnect requeues. Later the old ids mean nothing.
+      if (this.mode === 'auto' && lastEventN !== undefined && lastEventN < this.#base) this.#confirmResumed(lastEventN)
+      this.#resumedOut = []
+      this.#dirty = true
+    }
     // An id past the last delivery is not ours to trust: confirm nothing then.
     if (this.mode === 'auto' && lastEventN !== undefined && lastEventN <= this.#lastDelivered) this.confirm(lastEventN)
     if (this.#outstanding.length > 0) {
       this.#outstanding.length = 0
+      this.#outstandingKeys.length = 0
       this.#session.settle({ upTo: 0 }, 'requeue')
+      this.#dirty = true
     }
+    this.#save()
     stream.writeRaw(`id: ${this.resumeId}\nevent: stream\ndata: ${JSON.stringify(this.describe())}\n\n`)
     this.#session.setWritable(true)
   }
@@ -141,9 +183,26 @@ export class QueueLease implements SessionEvents {
     let count = 0
     while (count < out.length && out[count]! <= n) count++
     if (count === 0) return 0
-    this.#session.settle({ upTo: out[count - 1]! }, 'ack')
+    this.#session.settle({ upTo: out[count - 1]! - this.#base }, 'ack')
     out.splice(0, count)
+    this.#outstandingKeys.splice(0, count)
+    this.#dirty = true
+    this.#save()
     return count
+  }
+
+  /**
+   * Deliveries from before the restart up to `n` were received: their messages are acked when
+   * they come back.
+   */
+  #confirmResumed(n: number): void {
+    for (const [old, key] of this.#resumedOut) if (old <= n) this.#skip.add(key)
+    const limit = SKIP_LIMIT_FACTOR * this.prefetch
+    if (this.#skip.size > limit) {
+      // Keys that never come back (another consumer took them) must not pile up: drop the oldest.
+      const keys = [...this.#skip].sort((a, b) => a - b)
+      for (const key of keys.slice(0, keys.length - limit)) this.#skip.delete(key)
+    }
   }
 
   /** What the opening `stream` event tells the client. */
@@ -151,30 +210,91 @@ export class QueueLease implements SessionEvents {
     return { stream: this.id, queue: this.queue, ack: this.mode, prefetch: this.prefetch }
   }
 
-  /** Requeues everything unconfirmed, ends the response and the connection. Idempotent. */
-  close(): void {
+  /**
+   * Requeues everything unconfirmed, ends the response and the connection. Idempotent.
+   * `forget` false (the broker closed it) keeps the durable record so the client can resume.
+   */
+  close(forget = true): void {
     if (this.#closed) return
     this.#closed = true
     if (this.#expiry !== undefined) clearTimeout(this.#expiry)
     this.#expiry = undefined
+    if (forget) this.#opts.records.forget(this.id)
+    else this.#opts.records.retire(this.#record())
     this.#stream?.end()
     this.#stream = undefined
     this.connection.close()
     this.#opts.onClosed(this)
   }
 
+  /** Writes the durable record when it changed; before the events it covers go out. */
+  #save(): void {
+    // Without changes worth a write, ids still must not outrun the saved `last` by the reserve.
+    if (!this.#dirty && this.#lastDelivered - this.#savedLast < ID_RESERVE / 2) return
+    this.#dirty = false
+    this.#savedLast = this.#lastDelivered
+    this.#opts.records.save(this.#record())
+  }
+
+  #record(): StreamRecord {
+    const out: [number, number][] = [...this.#resumedOut]
+    for (let i = 0; i < this.#outstanding.length; i++) {
+      const key = this.#outstandingKeys[i]
+      if (key !== undefined) out.push([this.#outstanding[i]!, key])
+    }
+    const conn = this.connection
+    return {
+      id: this.id,
+      user: conn.user.name,
+      vhost: conn.vhost,
+      queue: this.queue,
+      ack: this.mode,
+      prefetch: this.prefetch,
+      enc: this.#opts.payloadEncoding,
+      last: this.#lastDelivered,
+      out,
+      skip: [...this.#skip],
+    }
+  }
+
+  /** Acks the deliveries skipped in the last burst (outside the core's call). */
+  #settleSkipped(): void {
+    const skipped = this.#skipped
+    this.#skipped = []
+    if (this.#closed) return
+    for (const [id, key] of skipped) {
+      this.#session.settle(id, 'ack')
+      this.#skip.delete(key)
+    }
+    this.#dirty = true
+    this.#save()
+  }
+
   // ---- SessionEvents ----
 
   deliver(d: Delivery): void {
-    this.#outstanding.push(d.id)
-    this.#lastDelivered = d.id
+    if (this.#skip.size > 0 && d.redelivered) {
+      const key = d.durableKey
+      if (key !== undefined && this.#skip.has(key)) {
+        if (this.#skipped.length === 0) queueMicrotask(() => this.#settleSkipped())
+        this.#skipped.push([d.id, key])
+        return
+      }
+    }
+    const n = this.#base + d.id
+    const key = d.durableKey
+    this.#outstanding.push(n)
+    this.#outstandingKeys.push(key)
+    this.#lastDelivered = n
+    if (key !== undefined) this.#dirty = true
     // Without a response the delivery just stays unacked; a reconnect requeues it.
-    this.#stream?.push(`id: ${this.id}:${d.id}\ndata: ${eventData(d.message, d.redelivered, this.#opts.payloadEncoding)}\n\n`)
+    this.#stream?.push(`id: ${this.id}:${n}\ndata: ${eventData(d.message, d.redelivered, this.#opts.payloadEncoding)}\n\n`)
   }
 
   flush(): void {
     const stream = this.#stream
     if (stream === undefined) return
+    this.#save()
     stream.flush()
     // A full window cannot move until the client confirms; in auto mode its reconnect does that.
     if (this.mode === 'auto' && this.#outstanding.length >= this.prefetch) stream.end()
@@ -189,7 +309,7 @@ export class QueueLease implements SessionEvents {
     queueMicrotask(() => this.close())
   }
 
-  closed(_error: BrokerError): void {
-    queueMicrotask(() => this.close())
+  closed(error: BrokerError): void {
+    queueMicrotask(() => this.close(error.code !== 'connection-forced'))
   }
 }

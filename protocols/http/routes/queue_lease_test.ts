@@ -3,6 +3,7 @@ import type { WarrenBroker } from '../../../src/broker.ts'
 import { client, msg, testBroker, tick } from '../../../src/core/testing.ts'
 import { type AckMode, parseEventId, QueueLease } from './queue_lease.ts'
 import { SseStream } from './sse_stream.ts'
+import { STREAMS_NAMESPACE, StreamRecords } from './stream_records.ts'
 import { waitFor } from '../../../test/helpers/wait.ts'
 
 /** A stream whose output is collected as text, event by event. */
@@ -28,6 +29,9 @@ function setup(mode: AckMode, count: number, resumeTimeoutMs = 60_000) {
   for (let i = 1; i <= count; i++) publisher.session.publish(msg(`m${i}`))
   const closed: QueueLease[] = []
   const connection = broker.connect({ protocol: 'http', vhost: '/', user: { name: 'guest', tags: [] }, remoteAddress: '127.0.0.1' })
+  const records = new StreamRecords(resumeTimeoutMs)
+  const kv = connection.keyValue(STREAMS_NAMESPACE)
+  records.open(kv)
   const lease = new QueueLease(connection, {
     id: 'L',
     queue: 'q',
@@ -36,9 +40,10 @@ function setup(mode: AckMode, count: number, resumeTimeoutMs = 60_000) {
     payloadEncoding: 'auto',
     resumeTimeoutMs,
     onClosed: (l) => closed.push(l),
+    records,
   })
   const lengths = () => broker.management.queue('/', 'q')!.lengths
-  return { broker, lease, closed, lengths }
+  return { broker, lease, closed, lengths, kv }
 }
 
 describe('parseEventId', () => {
@@ -123,5 +128,36 @@ describe('QueueLease', () => {
     expect(closed).toEqual([lease])
     expect(lease.isClosed).toBe(true)
     expect(lengths()).toMatchObject({ ready: 2, unacked: 0 })
+  })
+
+  test('keeps a durable record: written on attach, forgotten past the resume timeout', async () => {
+    const { lease, closed, kv } = setup('explicit', 2, 1)
+    const out = openStream()
+    lease.attach(out.stream, undefined)
+    await tick()
+    const record = JSON.parse(new TextDecoder().decode(kv.get('L')!)) as Record<string, unknown>
+    expect(record).toMatchObject({ user: 'guest', vhost: '/', queue: 'q', ack: 'explicit', prefetch: 3, enc: 'auto', skip: [] })
+    lease.detach(out.stream)
+    await waitFor(() => closed.length === 1, { message: 'the lease to expire' })
+    expect(kv.get('L')).toBeUndefined()
+  })
+
+  test('closed by the broker, the stream stays resumable from its record (by its owner, once)', async () => {
+    const { broker, lease, closed, kv } = setup('auto', 3)
+    const out = openStream()
+    lease.attach(out.stream, undefined)
+    await tick()
+    expect(out.ids()).toEqual(['L:1', 'L:2', 'L:3'])
+    await broker.shutdown()
+    await waitFor(() => closed.length === 1, { message: 'the lease to close' })
+    // Memory-store messages do not survive a restart, so the record holds no keys for them.
+    const saved = JSON.parse(new TextDecoder().decode(kv.get('L')!)) as { last: number; out: unknown[] }
+    expect(saved).toMatchObject({ last: 3, out: [] })
+    const records = new StreamRecords(60_000)
+    records.open(kv)
+    expect(records.resume('L', 'other', '/', 'q')).toBeUndefined()
+    expect(records.resume('L', 'guest', '/', 'q')).toMatchObject({ id: 'L', last: 3, ack: 'auto' })
+    // Taken: a second resume finds nothing.
+    expect(records.resume('L', 'guest', '/', 'q')).toBeUndefined()
   })
 })

@@ -22,6 +22,7 @@ import { parseJson, validate } from '../schemas.ts'
 import { connectFor, type MessagingContext } from './messaging.ts'
 import { parseEventId, QueueLease } from './queue_lease.ts'
 import { SseStream, sseResponse } from './sse_stream.ts'
+import { STREAMS_NAMESPACE } from './stream_records.ts'
 
 const ackBody = z.object({ up_to: z.string().min(3).max(200) })
 
@@ -46,18 +47,25 @@ export function sseQueueRoutes(app: Hono<HttpEnv>, ctx: MessagingContext): void 
     )
     const last = parseEventId(c.req.header('last-event-id') ?? c.req.query('last_event_id'))
     let lease = last === undefined ? undefined : findLease(c, ctx, last.lease)
-    const resumeN = lease === undefined ? undefined : last?.n
+    let resumeN = lease === undefined ? undefined : last?.n
     if (lease === undefined) {
-      // A Last-Event-ID of a stream that is gone (expired, closed) is no error: the stream's
-      // unconfirmed messages went back to the queue and come again to this new one.
-      lease = new QueueLease(connectFor(c, vhost, 'SSE queue consumer'), {
-        id: crypto.randomUUID(),
+      const connection = connectFor(c, vhost, 'SSE queue consumer')
+      ctx.records.open(connection.keyValue(STREAMS_NAMESPACE))
+      // A stream the broker closed (restart, shutdown, management) resumes from its record with
+      // its own settings. A Last-Event-ID of a stream that is gone (expired, deleted) is no
+      // error: its unconfirmed messages went back to the queue and come again to this new one.
+      const resumed = last === undefined ? undefined : ctx.records.resume(last.lease, connection.user.name, vhost, queue)
+      if (resumed !== undefined) resumeN = last?.n
+      lease = new QueueLease(connection, {
+        id: resumed?.id ?? crypto.randomUUID(),
         queue,
-        mode: q.ack,
-        prefetch: q.prefetch ?? Math.min(ctx.opts.prefetch, ctx.opts.maxPrefetch),
-        payloadEncoding: q.payload_encoding,
+        mode: resumed?.ack ?? q.ack,
+        prefetch: resumed?.prefetch ?? q.prefetch ?? Math.min(ctx.opts.prefetch, ctx.opts.maxPrefetch),
+        payloadEncoding: resumed?.enc ?? q.payload_encoding,
         resumeTimeoutMs: ctx.opts.resumeTimeoutMs,
         onClosed: (closed) => ctx.leases.delete(closed.id),
+        records: ctx.records,
+        ...(resumed === undefined ? {} : { resumed }),
       })
       ctx.leases.set(lease.id, lease)
     }
