@@ -59,6 +59,8 @@ export interface BrokerOptions {
   data?: DataDir
   /** Bytes of persistent message bodies durable queues keep in memory (openBroker); the rest is read back from disk. */
   storeMemoryLimit?: number
+  /** Bytes of transient message bodies queues keep in memory before paging them out (openBroker). */
+  transientMemoryLimit?: number
 }
 
 export interface WarrenBroker extends Broker {
@@ -306,7 +308,7 @@ export function createBroker(opts: BrokerOptions): WarrenBroker {
  * persistent message restored. Throws when another broker holds the directory.
  */
 export async function openBroker(opts: BrokerOptions): Promise<WarrenBroker> {
-  const data = new DataDir({ path: opts.dataDir, memoryLimit: opts.storeMemoryLimit })
+  const data = new DataDir({ path: opts.dataDir, memoryLimit: opts.storeMemoryLimit, transientMemoryLimit: opts.transientMemoryLimit })
   try {
     return createBroker({ ...opts, data })
   } catch (error) {

@@ -26,6 +26,11 @@ export const configSchema = z
      * on disk only and are read back just before delivery.
      */
     storeMemoryLimit: z.number().int().min(0).default(64 * MiB),
+    /**
+     * Bytes of transient message bodies queues keep in memory (the memory pressure at which
+     * they start to page out); beyond it new ones are written to disk and read back on delivery.
+     */
+    transientMemoryLimit: z.number().int().min(0).default(512 * MiB),
     /** Largest AMQP frame the server accepts and offers in connection.tune. */
     frameMax: z.number().int().min(4096).max(0xffffffff).default(131072),
     /** As RabbitMQ's channel_max: 0 means the protocol maximum. */
@@ -151,6 +156,7 @@ const EXPECTED: Partial<Record<Field, string>> = {
   host: 'expected a host name or address',
   dataDir: 'expected a directory path',
   storeMemoryLimit: 'expected a non-negative number of bytes',
+  transientMemoryLimit: 'expected a non-negative number of bytes',
   frameMax: 'expected an integer from 4096 to 4294967295',
   channelMax: 'expected an integer from 0 to 65535',
   heartbeat: 'expected a number of seconds from 0 to 65535',

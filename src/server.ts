@@ -41,6 +41,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const broker = await openBroker({
     dataDir: config.dataDir,
     storeMemoryLimit: config.storeMemoryLimit,
+    transientMemoryLimit: config.transientMemoryLimit,
     maxMessageSize: config.maxMessageSize,
     memoryHighWatermark: config.memoryHighWatermark,
     diskFreeLimit: config.diskFreeLimit,

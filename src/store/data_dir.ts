@@ -7,6 +7,7 @@
  * <dataDir>/definitions.log          durable vhosts, users, permissions, exchanges, queues, bindings
  * <dataDir>/kv/<hex namespace>.log   adapters' durable key-value state (MQTT sessions, retained)
  * <dataDir>/queues/<sha1>/           one durable queue's segments, ack logs and delivered mark
+ * <dataDir>/transient/<n>/           messages of a non-durable queue paged out of memory (emptied at start)
  * ```
  *
  * The README's "Data directory" section documents the formats.
@@ -29,11 +30,14 @@ export interface DataDirOptions {
   path: string
   /** Bytes of persistent message bodies kept in memory across durable queues; more are read back from disk. */
   memoryLimit?: number
+  /** Bytes of transient message bodies kept in memory across queues; more are paged out to disk. */
+  transientMemoryLimit?: number
   /** Size at which a queue starts a new segment file. */
   segmentBytes?: number
 }
 
 const DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024
+const DEFAULT_TRANSIENT_MEMORY_LIMIT = 512 * 1024 * 1024
 const DEFAULT_SEGMENT_BYTES = 8 * 1024 * 1024
 const LOCK = 'warren.lock'
 
@@ -55,9 +59,10 @@ export class DataDir {
     lock(this.path)
     try {
       this.definitions = new DefinitionsLog(join(this.path, 'definitions.log'), this.commit)
-      this.storeFactory = new DurableStoreFactory(join(this.path, 'queues'), {
+      this.storeFactory = new DurableStoreFactory(join(this.path, 'queues'), join(this.path, 'transient'), {
         commit: this.commit,
         budget: new ResidentBudget(opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT),
+        transientBudget: new ResidentBudget(opts.transientMemoryLimit ?? DEFAULT_TRANSIENT_MEMORY_LIMIT),
         segmentBytes: opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES,
       })
     } catch (error) {

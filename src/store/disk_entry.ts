@@ -1,6 +1,6 @@
 /**
- * A persistent message of a segment store: its place in a segment file, and its Message while
- * that is in memory.
+ * A message of a segment store that has a record in a segment file (persistent, or transient and
+ * paged out): its place in the file, and its Message while that is in memory.
  *
  * @module
  */
@@ -27,6 +27,7 @@ const PERSISTED = 1
 const READY = 2
 const COUNTED = 4
 const PAGE_OUT = 8
+const TRANSIENT = 16
 const PRIORITY_SHIFT = 8
 /** `#bits` below this hold the flags and the priority; the record's length is `#bits / LOW`. */
 const LOW = 0x10000
@@ -103,6 +104,14 @@ export class DiskEntry implements StoredMessage {
   }
   set pageOut(on: boolean) {
     this.#set(PAGE_OUT, on)
+  }
+
+  /** A transient message written only to free memory: never synced, gone after a restart. */
+  get transient(): boolean {
+    return ((this.#bits % LOW) & TRANSIENT) !== 0
+  }
+  set transient(on: boolean) {
+    this.#set(TRANSIENT, on)
   }
 
   #set(bit: number, on: boolean): void {

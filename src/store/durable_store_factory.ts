@@ -1,6 +1,8 @@
 /**
  * The StoreFactory of a data directory: durable queues get a SegmentStore in
- * `<dataDir>/queues/<sha1 of vhost and name>/`, every other queue a MemoryStore.
+ * `<dataDir>/queues/<sha1 of vhost and name>/`, every other queue a transient-only one in
+ * `<dataDir>/transient/<n>/` (made only if it pages messages out; the whole `transient` folder
+ * is emptied at start, as nothing in it outlives a broker).
  *
  * @module
  */
@@ -9,7 +11,6 @@ import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { log } from '../log.ts'
 import { isDirectory, listDir, removeDir } from '../runtime/fs.ts'
-import { MemoryStore } from './memory_store.ts'
 import { SegmentStore, type SegmentStoreContext } from './segment_store.ts'
 import type { MessageStore, StoreFactory, StoreHooks, StoreQueueInfo } from './store.ts'
 
@@ -20,16 +21,26 @@ export function queueDirName(vhost: string, name: string): string {
 
 export class DurableStoreFactory implements StoreFactory {
   readonly #root: string
+  readonly #transientRoot: string
   readonly #ctx: SegmentStoreContext
+  #transientQueues = 0
 
-  /** `root` is the data directory's `queues` folder. */
-  constructor(root: string, ctx: SegmentStoreContext) {
+  /**
+   * `root` is the data directory's `queues` folder, `transientRoot` its `transient` folder
+   * (emptied here: what a previous broker paged out there is gone with it).
+   */
+  constructor(root: string, transientRoot: string, ctx: SegmentStoreContext) {
     this.#root = root
+    this.#transientRoot = transientRoot
     this.#ctx = ctx
+    removeDir(transientRoot)
   }
 
   create(queue: StoreQueueInfo, hooks: StoreHooks): MessageStore {
-    if (!queue.durable) return new MemoryStore(queue.maxPriority)
+    if (!queue.durable) {
+      const dir = join(this.#transientRoot, String(++this.#transientQueues))
+      return new SegmentStore(dir, queue.maxPriority, hooks, this.#ctx, { transientOnly: true })
+    }
     return new SegmentStore(join(this.#root, queueDirName(queue.vhost, queue.name)), queue.maxPriority, hooks, this.#ctx)
   }
 

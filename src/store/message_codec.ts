@@ -6,7 +6,9 @@
  * Record payload (all integers little-endian):
  *
  * ```
- * u8  type (1 = message)      u8  priority (the queue's level)
+ * u8  type (1 = message,      u8  priority (the queue's level)
+ *     3 = transient message:
+ *     paged out, never recovered)
  * u16 property flags          u32 H: bytes before the body
  * f64 seq                     f64 expiresAt (epoch ms, 0 = never)
  * str exchange, str routing key, then each property whose flag is set, in flag order
@@ -23,6 +25,8 @@ import { fromJson, toJson } from './field_json.ts'
 import { FRAME_HEADER, writeFrameHeader } from './frame.ts'
 
 export const RECORD_MESSAGE = 1
+/** A transient message written only to free memory: recovery skips it. */
+export const RECORD_TRANSIENT = 3
 /** Bytes of the fixed part of a message record. */
 const FIXED = 24
 
@@ -57,6 +61,8 @@ export interface RecordMeta {
   expiresAt: number
   /** Body bytes. */
   size: number
+  /** A transient message's record (paged out): not to be recovered. */
+  transient: boolean
 }
 
 /**
@@ -77,7 +83,7 @@ export class RecordArena {
    * Encodes a message record's frame header and payload header. Returns that head; the file gets
    * head then `message.body`, in one writev.
    */
-  encodeMessage(message: Message, seq: number, priority: number, expiresAt: number): Uint8Array {
+  encodeMessage(message: Message, seq: number, priority: number, expiresAt: number, transient = false): Uint8Array {
     const props = message.properties
     const headers = props.headers === undefined ? undefined : encoder.encode(JSON.stringify(toJson(props.headers)))
     const annotations = message.annotations === undefined ? undefined : encoder.encode(JSON.stringify(message.annotations))
@@ -133,7 +139,7 @@ export class RecordArena {
     str(FLAG.clusterId, props.clusterId)
     bytes(FLAG.annotations, annotations)
 
-    view.setUint8(fixedAt, RECORD_MESSAGE)
+    view.setUint8(fixedAt, transient ? RECORD_TRANSIENT : RECORD_MESSAGE)
     view.setUint8(fixedAt + 1, priority)
     view.setUint16(fixedAt + 2, flags, true)
     view.setUint32(fixedAt + 4, p - fixedAt, true)
@@ -175,7 +181,7 @@ export class RecordArena {
 
 /** The fixed fields of a message record, or undefined when `payload` is not one. */
 export function readMeta(payload: Uint8Array): RecordMeta | undefined {
-  if (payload.byteLength < FIXED || payload[0] !== RECORD_MESSAGE) return undefined
+  if (payload.byteLength < FIXED || (payload[0] !== RECORD_MESSAGE && payload[0] !== RECORD_TRANSIENT)) return undefined
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength)
   const headerLength = view.getUint32(4, true)
   if (headerLength < FIXED || headerLength > payload.byteLength) return undefined
@@ -184,6 +190,7 @@ export function readMeta(payload: Uint8Array): RecordMeta | undefined {
     seq: view.getFloat64(8, true),
     expiresAt: view.getFloat64(16, true),
     size: payload.byteLength - headerLength,
+    transient: payload[0] === RECORD_TRANSIENT,
   }
 }
 
@@ -193,7 +200,7 @@ export function readMeta(payload: Uint8Array): RecordMeta | undefined {
  */
 export function decodeMessage(payload: Uint8Array): Message {
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength)
-  if (payload[0] !== RECORD_MESSAGE) throw new RangeError(`Cannot decode message: record type ${payload[0]}`)
+  if (payload[0] !== RECORD_MESSAGE && payload[0] !== RECORD_TRANSIENT) throw new RangeError(`Cannot decode message: record type ${payload[0]}`)
   const flags = view.getUint16(2, true)
   const headerLength = view.getUint32(4, true)
   if (headerLength < FIXED || headerLength > payload.byteLength) throw new RangeError('Cannot decode message: bad header length')

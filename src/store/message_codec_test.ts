@@ -44,7 +44,7 @@ describe('message records', () => {
     }
     const { message: back, meta } = roundTrip(message, 42, 9, 123456)
     expect(back).toEqual(message)
-    expect(meta).toEqual({ seq: 42, priority: 9, expiresAt: 123456, size: 5 })
+    expect(meta).toEqual({ seq: 42, priority: 9, expiresAt: 123456, size: 5, transient: false })
   })
 
   test('a bare message stays bare', () => {

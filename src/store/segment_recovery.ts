@@ -57,7 +57,8 @@ export function recoverQueueDir(dir: string, onRecord: OnRecord): RecoveredDir {
         return
       }
       if (meta.seq > maxSeq) maxSeq = meta.seq
-      if (acked.has(offset)) return
+      // A paged-out transient message does not outlive the broker.
+      if (acked.has(offset) || meta.transient) return
       segment.live++
       onRecord(segment, offset, FRAME_HEADER + payload.byteLength, meta, payload)
     })

@@ -1,8 +1,10 @@
 /**
- * The durable MessageStore of a durable queue (LavinMQ's shape): persistent messages
- * (deliveryMode 2) are appended to segment files in the queue's directory, settlements to each
- * segment's ack file, and a segment is deleted once all its messages are settled. Transient
- * messages stay in memory only.
+ * The MessageStore of a data directory's queues (LavinMQ's shape). On a durable queue,
+ * persistent messages (deliveryMode 2) are appended to segment files in the queue's directory,
+ * settlements to each segment's ack file, and a segment is deleted once all its messages are
+ * settled. Transient messages (and every message of a non-durable queue, `transientOnly`) stay
+ * in memory while the memory budget allows; past it they are paged out the same way, as records
+ * recovery skips, so a long backlog of any kind costs an index entry per message, not its body.
  *
  * Hot path: `append` encodes the record header into group commit's scratch arena and queues
  * header + body for the turn's single writev; `isPersisted` turns true (and `hooks.persisted`
@@ -12,10 +14,9 @@
  * The files themselves (segments, writes, acks, syncs) are segment_log.ts's; this module keeps
  * the delivery order, the memory budget and the delivered mark.
  *
- * Memory: message bodies are kept in RAM within a budget shared by every durable queue
- * (`ResidentBudget`); past it, a persistent message's body is dropped once written and read
- * back (with read-ahead) just before delivery, so a long backlog costs an index entry per
- * message, not its body.
+ * Memory: message bodies are kept in RAM within a budget shared by every queue of the data
+ * directory (`ResidentBudget`); past it, a message's body is dropped once written and read
+ * back (with read-ahead) just before delivery.
  *
  * @module
  */
@@ -36,11 +37,23 @@ import type { AppendOptions, MessageStore, StoredMessage, StoreHooks } from './s
 /** Shared by every segment store of a data directory. */
 export interface SegmentStoreContext {
   readonly commit: GroupCommit
+  /** Persistent bodies in memory (storeMemoryLimit). */
   readonly budget: ResidentBudget
+  /** Transient bodies in memory (transientMemoryLimit); absent: `budget`. */
+  readonly transientBudget?: ResidentBudget
   /** A new segment is started once the current one is this big. */
   readonly segmentBytes: number
   /** Treat every message as persistent (the store contract suite runs on disk this way). */
   readonly persistAll?: boolean
+}
+
+export interface SegmentStoreOptions {
+  /**
+   * A non-durable queue's store: nothing in it outlives the broker, so nothing is recovered, no
+   * message counts as persistent, and the directory (made only when something is paged out)
+   * goes with the queue or the broker.
+   */
+  transientOnly?: boolean
 }
 
 /** How far ahead of the last delivery the delivered mark is written, in sequence numbers. */
@@ -67,30 +80,42 @@ export class SegmentStore implements MessageStore, EntryLoader {
   #closed = false
   #flushed = false
 
-  readonly #log: SegmentLog
+  /** Made on first use (most non-durable queues never page anything out). */
+  #segmentLog: SegmentLog | undefined
+  readonly #transientOnly: boolean
   /** Written to disk ahead of deliveries (see delivered_mark.ts). */
   #deliveredMark = 0
-  /** Body bytes of this store's entries counted in the shared budget. */
+  /** Body bytes of this store's entries counted in the shared persistent budget. */
   #counted = 0
+  /** And in the transient budget. */
+  #countedTransient = 0
+  readonly #transientBudget: ResidentBudget
 
-  constructor(dir: string, maxPriority: number, hooks: StoreHooks, ctx: SegmentStoreContext) {
+  constructor(dir: string, maxPriority: number, hooks: StoreHooks, ctx: SegmentStoreContext, opts: SegmentStoreOptions = {}) {
     this.#dir = dir
     this.#ctx = ctx
     this.#ready = new ReadyList(maxPriority)
     this.#hooks = hooks
-    this.#log = new SegmentLog(dir, {
-      commit: ctx.commit,
-      segmentBytes: ctx.segmentBytes,
+    this.#transientOnly = opts.transientOnly === true
+    this.#transientBudget = ctx.transientBudget ?? ctx.budget
+    if (!this.#transientOnly) this.#recover()
+  }
+
+  get #log(): SegmentLog {
+    this.#segmentLog ??= new SegmentLog(this.#dir, {
+      commit: this.#ctx.commit,
+      segmentBytes: this.#ctx.segmentBytes,
       loader: this,
-      persisted: (entry) => hooks.persisted(entry),
-      pagedOut: (entry) => hooks.paged?.(-entry.size),
+      persisted: (entry) => this.#hooks.persisted(entry),
+      pagedOut: (entry) => this.#hooks.paged?.(-entry.size),
       emptied: () => {
+        if (this.#transientOnly) return
         // Nothing on disk any more: the mark has nothing to cover.
-        removeDeliveredMark(dir)
+        removeDeliveredMark(this.#dir)
         this.#deliveredMark = 0
       },
     })
-    this.#recover()
+    return this.#segmentLog
   }
 
   get readyCount(): number {
@@ -108,26 +133,32 @@ export class SegmentStore implements MessageStore, EntryLoader {
 
   append(message: Message, opts: AppendOptions): StoredMessage {
     const seq = ++this.#seq
-    if (this.#closed || !(message.properties.deliveryMode === 2 || this.#ctx.persistAll === true)) {
+    if (this.#closed) return new MemoryEntry(seq, message, opts)
+    const persistent = !this.#transientOnly && (message.properties.deliveryMode === 2 || this.#ctx.persistAll === true)
+    const budget = persistent ? this.#ctx.budget : this.#transientBudget
+    const fits = budget.used + opts.size <= budget.limit
+    if (!persistent && fits) {
+      // The common case for transient messages: memory only, no disk.
       const entry = new MemoryEntry(seq, message, opts)
-      if (!this.#closed) this.#addReady(entry)
+      this.#countTransient(entry.size)
+      this.#addReady(entry)
       return entry
     }
-    const head = this.#ctx.commit.arena.encodeMessage(message, seq, opts.priority, opts.expiresAt)
+    const head = this.#ctx.commit.arena.encodeMessage(message, seq, opts.priority, opts.expiresAt, !persistent)
     const entry = this.#log.append(seq, opts, head, message)
-    const budget = this.#ctx.budget
-    if (budget.used + entry.size <= budget.limit) this.#count(entry)
+    if (!persistent) entry.transient = true
+    if (fits) this.#count(entry)
     else entry.pageOut = true
     this.#addReady(entry)
     return entry
   }
 
   survivesRestart(entry: StoredMessage): boolean {
-    return entry instanceof DiskEntry
+    return entry instanceof DiskEntry && !entry.transient
   }
 
   isPersisted(entry: StoredMessage): boolean {
-    return !(entry instanceof DiskEntry) || entry.persisted
+    return !(entry instanceof DiskEntry) || entry.persisted || entry.transient
   }
 
   peek(): StoredMessage | undefined {
@@ -145,7 +176,7 @@ export class SegmentStore implements MessageStore, EntryLoader {
     if (entry === undefined) return undefined
     if (entry instanceof DiskEntry) {
       if (entry.resident === undefined) this.#pageIn(level!.at.bind(level), level!.length)
-      if (entry.seq > this.#deliveredMark) this.#markDelivered(entry.seq)
+      if (entry.seq > this.#deliveredMark && !this.#transientOnly) this.#markDelivered(entry.seq)
       entry.ready = false
     }
     level!.shift()
@@ -164,11 +195,15 @@ export class SegmentStore implements MessageStore, EntryLoader {
     if (this.#closed) return
     this.#counts.settled(entry.size)
     if (entry instanceof DiskEntry) this.#forget(entry)
+    else this.#countTransient(-entry.size)
   }
 
   purge(): number {
     this.#unpage()
-    for (const entry of this.#ready.all()) if (entry instanceof DiskEntry) this.#forget(entry)
+    for (const entry of this.#ready.all()) {
+      if (entry instanceof DiskEntry) this.#forget(entry)
+      else this.#countTransient(-entry.size)
+    }
     this.#ready.clear()
     return this.#counts.clearReady()
   }
@@ -180,11 +215,13 @@ export class SegmentStore implements MessageStore, EntryLoader {
     this.#ready.clear()
     this.#counts.clearAll()
     this.#uncount()
-    this.#log.destroy()
+    this.#segmentLog?.destroy()
   }
 
   async flush(): Promise<void> {
     if (this.#closed || this.#flushed) return
+    // Shutdown: a non-durable queue's paged-out messages go with the broker.
+    if (this.#transientOnly) return this.close()
     this.#exactMark()
     await this.#ctx.commit.drain()
     this.#flushed = true
@@ -210,8 +247,8 @@ export class SegmentStore implements MessageStore, EntryLoader {
   #forget(entry: DiskEntry): void {
     if (entry.counted) {
       entry.counted = false
-      this.#ctx.budget.used -= entry.size
-      this.#counted -= entry.size
+      if (entry.transient) this.#countTransient(-entry.size)
+      else this.#countPersistent(-entry.size)
     }
     entry.ready = false
     this.#log.ack(entry)
@@ -227,15 +264,29 @@ export class SegmentStore implements MessageStore, EntryLoader {
     if (bytes > 0) this.#hooks.paged?.(bytes)
   }
 
+  /** A disk entry's body is in memory: it counts while resident. */
   #count(entry: DiskEntry): void {
     entry.counted = true
-    this.#ctx.budget.used += entry.size
-    this.#counted += entry.size
+    if (entry.transient) this.#countTransient(entry.size)
+    else this.#countPersistent(entry.size)
+  }
+
+  #countPersistent(bytes: number): void {
+    this.#ctx.budget.used += bytes
+    this.#counted += bytes
+  }
+
+  /** Memory entries (transient) count from append to settle. */
+  #countTransient(bytes: number): void {
+    this.#transientBudget.used += bytes
+    this.#countedTransient += bytes
   }
 
   #uncount(): void {
     this.#ctx.budget.used -= this.#counted
     this.#counted = 0
+    this.#transientBudget.used -= this.#countedTransient
+    this.#countedTransient = 0
   }
 
   /**
