@@ -35,6 +35,8 @@ export class Segment {
   /** Reads this segment's records back for their entries (set by the owning store). */
   loader: EntryLoader | undefined
   #fd: number | undefined
+  /** The ack file, open from the first ack write until `release` (acks are never synced). */
+  #ackFd: number | undefined
 
   constructor(dir: string, id: number, loader?: EntryLoader) {
     this.id = id
@@ -80,7 +82,7 @@ export class Segment {
     return n === length ? buf : buf.subarray(0, n)
   }
 
-  /** Writes the buffered acks as one record (open, write, close: acks are not hot enough to keep a descriptor). */
+  /** Writes the buffered acks as one record. */
   writeAcks(): void {
     const acks = this.acks
     if (acks.length === 0 || this.deleted) return
@@ -90,17 +92,15 @@ export class Segment {
     for (let i = 0; i < acks.length; i++) view.setUint32(1 + 4 * i, acks[i]!, true)
     const header = new Uint8Array(FRAME_HEADER)
     writeFrameHeader(header, 0, [payload])
-    const fd = openAppend(this.ackPath)
-    try {
-      appendAll(fd, [header, payload])
-    } finally {
-      closeFile(fd)
-    }
+    this.#ackFd ??= openAppend(this.ackPath)
+    appendAll(this.#ackFd, [header, payload])
     this.acks = []
   }
 
-  /** Closes the descriptor unless a sync round still needs it. */
+  /** Closes the descriptors (the segment's only once no sync round needs it). */
   release(): void {
+    if (this.#ackFd !== undefined) closeFile(this.#ackFd)
+    this.#ackFd = undefined
     if (this.#fd === undefined || this.syncing) return
     closeFile(this.#fd)
     this.#fd = undefined

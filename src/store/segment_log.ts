@@ -23,8 +23,6 @@ export interface SegmentLogOptions {
   persisted(entry: DiskEntry): void
   /** A ready entry's body was dropped from memory once written (over the memory budget). */
   pagedOut(entry: DiskEntry): void
-  /** The last segment file went: nothing of the queue is on disk any more. */
-  emptied(): void
 }
 
 export class SegmentLog implements CommitMember {
@@ -97,7 +95,8 @@ export class SegmentLog implements CommitMember {
   ack(entry: DiskEntry): void {
     const segment = entry.segment
     segment.live--
-    if (segment.live > 0) segment.acks.push(entry.offset)
+    // Dropped unwritten if the segment is deleted first (a settled segment that is not current).
+    segment.acks.push(entry.offset)
     this.#touched.add(segment)
     this.#opts.commit.requestWrite(this)
   }
@@ -143,7 +142,9 @@ export class SegmentLog implements CommitMember {
       }
     }
     for (const segment of this.#touched) {
-      if (segment.live === 0 && segment.size === segment.written) this.#removeSegment(segment)
+      // The current segment stays, settled or not: a queue that drains every turn would
+      // otherwise create, sync and delete a file (and sync its directory) every round.
+      if (segment.live === 0 && segment.size === segment.written && segment !== this.#current) this.#removeSegment(segment)
       else segment.writeAcks()
     }
     this.#touched.clear()
@@ -174,8 +175,9 @@ export class SegmentLog implements CommitMember {
   endSync(): void {
     for (const segment of this.#syncingSegments) {
       segment.syncing = false
-      // Only the current segment is written again; the others close until a read needs them.
-      if (segment !== this.#current || this.#closed) segment.release()
+      // Only the current segment is written again; the others close until a read needs them,
+      // and so does a settled current one (an idle queue holds no descriptor).
+      if (segment !== this.#current || this.#closed || segment.live === 0) segment.release()
     }
     this.#syncingSegments = []
     for (const fd of this.#syncingDirs) closeFile(fd)
@@ -208,7 +210,5 @@ export class SegmentLog implements CommitMember {
   #removeSegment(segment: Segment): void {
     segment.remove()
     this.#segments.delete(segment.id)
-    if (segment === this.#current) this.#current = undefined
-    if (this.#segments.size === 0) this.#opts.emptied()
   }
 }

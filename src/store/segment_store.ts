@@ -23,7 +23,7 @@
 import { StoreCounts } from './store_counts.ts'
 import type { Message } from '../api.ts'
 import { log } from '../log.ts'
-import { removeDeliveredMark, writeDeliveredMark } from './delivered_mark.ts'
+import { writeDeliveredMark } from './delivered_mark.ts'
 import { DiskEntry, type EntryLoader, type ResidentBudget } from './disk_entry.ts'
 import { readFrame } from './frame.ts'
 import type { GroupCommit } from './group_commit.ts'
@@ -108,12 +108,6 @@ export class SegmentStore implements MessageStore, EntryLoader {
       loader: this,
       persisted: (entry) => this.#hooks.persisted(entry),
       pagedOut: (entry) => this.#hooks.paged?.(-entry.size),
-      emptied: () => {
-        if (this.#transientOnly) return
-        // Nothing on disk any more: the mark has nothing to cover.
-        removeDeliveredMark(this.#dir)
-        this.#deliveredMark = 0
-      },
     })
     return this.#segmentLog
   }
