@@ -13,6 +13,11 @@
  * are acked when the connection ends so they are never sent twice. A PUBLISH larger than the
  * client's Maximum Packet Size is dropped and acked as if sent [MQTT-3.1.2-25].
  *
+ * A persistent session's next connection resends what was unacknowledged with the original
+ * packet ids [MQTT-4.4.0-1]: PUBREL for QoS 2 exchanges that reached it, at once; a PUBLISH
+ * (with DUP) when the core redelivers its message, recognised by the message's durable key.
+ * Messages without one (no data directory) come again under new ids.
+ *
  * @module
  */
 import type { Delivery, Message, Session } from '../../src/api.ts'
@@ -21,6 +26,7 @@ import { ACK, type PacketWriter } from './packet_writer.ts'
 import { ANN, publishedQos, toPublishProperties, type PublishProperties } from './properties.ts'
 import { logFault, RC } from './reason_codes.ts'
 import { isExpired, type RetainedMessage } from './retained.ts'
+import type { OutboundCarry } from './session_registry.ts'
 import type { Subscription, Subscriptions } from './subscriptions.ts'
 import type { TopicMapper } from './topic.ts'
 
@@ -37,6 +43,8 @@ export interface OutboundHost {
   /** Topic aliases the client accepts (its Topic Alias Maximum). */
   readonly topicAliasMaximum: number
   readonly logContext: Record<string, unknown>
+  /** The session outlives the connection: remember what each packet id carries. */
+  readonly persistent: boolean
 }
 
 export class Outbound {
@@ -46,6 +54,10 @@ export class Outbound {
   #aliases: Map<string, number> | undefined
   /** Retained messages waiting for room in the in-flight window. */
   #waiting: { message: RetainedMessage; sub: Subscription; qos: 1 | 2 }[] | undefined
+  /** Persistent sessions: packet id -> carry key of the message it carries. */
+  #keys: Map<number, string> | undefined
+  /** Packet ids the previous connection used, for messages not redelivered yet. */
+  #carried: OutboundCarry['byKey'] | undefined
 
   constructor(host: OutboundHost) {
     this.#host = host
@@ -90,7 +102,40 @@ export class Outbound {
     }
     const published = publishedQos(m)
     const qos = (published < maxQos ? published : maxQos) as 0 | 1 | 2
-    this.#publish(consumer.noAck ? 0 : d.id, m, qos, retain, ids, d.redelivered)
+    const key = qos > 0 && host.persistent ? carryKey(d) : undefined
+    this.#publish(consumer.noAck ? 0 : d.id, m, qos, retain, ids, d.redelivered, key)
+  }
+
+  /**
+   * A resumed persistent session: PUBREL again for the QoS 2 exchanges that had reached it, and
+   * the old packet ids kept for the messages the core will redeliver. Call right after CONNACK.
+   */
+  resume(carry: OutboundCarry): void {
+    const ids = (this.#ids ??= new PacketIds())
+    ids.next = carry.next
+    for (const id of carry.released) {
+      ids.restoreReleased(id)
+      this.#host.writer.ack(ACK.pubrel, id)
+    }
+    if (carry.byKey.size > 0) this.#carried = carry.byKey
+  }
+
+  /** What the session's next connection needs to resend with the same packet ids. */
+  carry(): OutboundCarry | undefined {
+    const ids = this.#ids
+    if (ids === undefined) return undefined
+    const byKey: OutboundCarry['byKey'] = new Map()
+    const released: number[] = []
+    for (const [id, inFlight] of ids.entries()) {
+      if (inFlight.released) released.push(id)
+      else {
+        const key = this.#keys?.get(id)
+        if (key !== undefined) byKey.set(key, { packetId: id, qos: inFlight.qos })
+      }
+    }
+    // Carried over and not redelivered on this connection: still owed to the client.
+    if (this.#carried !== undefined) for (const [key, v] of this.#carried) if (!byKey.has(key)) byKey.set(key, v)
+    return { byKey, released, next: ids.next }
   }
 
   /** Retained messages for a new subscription [MQTT-3.3.1-9]: RETAIN set, QoS capped by the subscription. */
@@ -107,7 +152,7 @@ export class Outbound {
 
   /** PUBACK from the client. */
   puback(packetId: number): void {
-    const deliveryId = this.#ids?.take(packetId) ?? -1
+    const deliveryId = this.#take(packetId)
     if (deliveryId < 0) return logFault('puback-unknown', `MQTT PUBACK for unknown packet id ${packetId}`, this.#host.logContext)
     if (deliveryId > 0) this.#settle(deliveryId)
     this.#pump()
@@ -122,7 +167,7 @@ export class Outbound {
       return
     }
     if (reasonCode >= 0x80) {
-      const deliveryId = this.#ids!.take(packetId)
+      const deliveryId = this.#take(packetId)
       if (deliveryId > 0) this.#settle(deliveryId)
       return this.#pump()
     }
@@ -132,7 +177,7 @@ export class Outbound {
 
   /** PUBCOMP from the client: the QoS 2 exchange is complete. */
   pubcomp(packetId: number): void {
-    const deliveryId = this.#ids?.take(packetId) ?? -1
+    const deliveryId = this.#take(packetId)
     if (deliveryId > 0) this.#settle(deliveryId)
     if (deliveryId >= 0) this.#pump()
   }
@@ -140,6 +185,12 @@ export class Outbound {
   /** Core deliveries the client already has (PUBREL sent): to ack before the session closes. */
   releasedDeliveries(): number[] {
     return this.#ids?.releasedDeliveries() ?? []
+  }
+
+  /** Frees a packet id; its delivery id, or -1 when it was not in flight. */
+  #take(packetId: number): number {
+    this.#keys?.delete(packetId)
+    return this.#ids?.take(packetId) ?? -1
   }
 
   #inFlight(): number {
@@ -172,14 +223,22 @@ export class Outbound {
     this.#write(0, message.topic, message.payload, qos, true, false, properties)
   }
 
-  #publish(deliveryId: number, m: Message, qos: 0 | 1 | 2, retain: boolean, ids: number | number[] | undefined, redelivered: boolean): void {
+  #publish(
+    deliveryId: number,
+    m: Message,
+    qos: 0 | 1 | 2,
+    retain: boolean,
+    ids: number | number[] | undefined,
+    redelivered: boolean,
+    key: string | undefined,
+  ): void {
     const host = this.#host
     let properties: PublishProperties | undefined
     if (host.version === 5) {
       properties = toPublishProperties(m, host.topics, Date.now())
       if (ids !== undefined) (properties ??= {}).subscriptionIdentifier = ids
     }
-    const sent = this.#write(deliveryId, host.topics.toTopic(m.routingKey), m.body, qos, retain, redelivered && qos > 0, properties)
+    const sent = this.#write(deliveryId, host.topics.toTopic(m.routingKey), m.body, qos, retain, redelivered && qos > 0, properties, key)
     // QoS 0 out of the QoS 1 queue (a QoS 0 message), or a dropped packet: done with it now.
     if (deliveryId !== 0 && (qos === 0 || !sent)) this.#settle(deliveryId)
   }
@@ -193,12 +252,21 @@ export class Outbound {
     retain: boolean,
     dup: boolean,
     properties: PublishProperties | undefined,
+    key?: string,
   ): boolean {
     const host = this.#host
     let packetId = 0
     if (qos > 0) {
-      packetId = (this.#ids ??= new PacketIds()).allocate(deliveryId, qos as 1 | 2)
+      const ids = (this.#ids ??= new PacketIds())
+      const carried = key === undefined ? undefined : this.#carried?.get(key)
+      if (carried !== undefined) {
+        this.#carried!.delete(key!)
+        if (this.#carried!.size === 0) this.#carried = undefined
+      }
+      packetId =
+        carried !== undefined && carried.qos === qos ? ids.allocateAt(carried.packetId, deliveryId, qos) : ids.allocate(deliveryId, qos as 1 | 2)
       if (packetId === 0) return false
+      if (key !== undefined) (this.#keys ??= new Map()).set(packetId, key)
     }
     let sentTopic = topic
     let newAlias = 0
@@ -215,7 +283,7 @@ export class Outbound {
     }
     const ok = host.writer.publish({ topic: sentTopic, payload, qos, dup, retain, packetId, properties })
     if (!ok) {
-      if (packetId !== 0) this.#ids!.take(packetId)
+      if (packetId !== 0) this.#take(packetId)
       logFault('too-large-for-client', `MQTT PUBLISH of ${payload.length} bytes dropped: over the client's Maximum Packet Size`, host.logContext)
       return false
     }
@@ -231,4 +299,10 @@ export class Outbound {
       // Already settled (the session was recovered or closed meanwhile): nothing to do.
     }
   }
+}
+
+/** Names a delivered message across connections: its queue and durable key. */
+function carryKey(d: Delivery): string | undefined {
+  const key = d.durableKey
+  return key === undefined ? undefined : `${d.queue}\u0000${key}`
 }

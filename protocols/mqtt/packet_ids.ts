@@ -30,6 +30,14 @@ export class PacketIds {
     return this.#byId.size
   }
 
+  /** Where the next allocation starts looking: carried over to a resumed session's connection. */
+  get next(): number {
+    return this.#next
+  }
+  set next(id: number) {
+    this.#next = id >= 1 && id <= MAX_ID ? id : 1
+  }
+
   /**
    * Takes a free id for `deliveryId`, or returns 0 when all 65535 are in flight (the caller's
    * flow control makes that impossible in practice: prefetch is at most the Receive Maximum).
@@ -43,6 +51,23 @@ export class PacketIds {
     this.#next = id === MAX_ID ? 1 : id + 1
     ids.set(id, deliveryId * 4 + (qos === 2 ? QOS2 : 0))
     return id
+  }
+
+  /** Takes `id` for `deliveryId` when it is free (a resent message keeps its id), else any free id. */
+  allocateAt(id: number, deliveryId: number, qos: 1 | 2): number {
+    if (this.#byId.has(id)) return this.allocate(deliveryId, qos)
+    this.#byId.set(id, deliveryId * 4 + (qos === 2 ? QOS2 : 0))
+    return id
+  }
+
+  /** A QoS 2 id whose PUBREL went out on an earlier connection of the session (no core delivery). */
+  restoreReleased(id: number): void {
+    this.#byId.set(id, QOS2 | RELEASED)
+  }
+
+  /** Every id in flight with what it stands for. */
+  *entries(): Iterable<[number, InFlight]> {
+    for (const id of this.#byId.keys()) yield [id, this.get(id)!]
   }
 
   get(id: number): InFlight | undefined {

@@ -55,4 +55,17 @@ describe('PacketIds', () => {
     const id = ids.allocate(2 ** 40 + 3, 2)
     expect(ids.get(id)?.deliveryId).toBe(2 ** 40 + 3)
   })
+
+  test('allocateAt keeps a wanted free id, falls back when taken; restoreReleased and next carry a session over', () => {
+    const ids = new PacketIds()
+    expect(ids.allocateAt(7, 10, 1)).toBe(7)
+    expect(ids.allocateAt(7, 11, 2)).not.toBe(7)
+    ids.restoreReleased(9)
+    expect(ids.get(9)).toEqual({ deliveryId: 0, qos: 2, released: true })
+    expect([...ids.entries()].map(([id]) => id).sort((a, b) => a - b)).toEqual([1, 7, 9])
+    ids.next = 500
+    expect(ids.allocate(12, 1)).toBe(500)
+    ids.next = 70000
+    expect(ids.next).toBe(1)
+  })
 })

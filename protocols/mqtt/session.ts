@@ -174,6 +174,8 @@ export class MqttSession implements SessionEvents, LiveSession, SubscriptionsHos
     if (this.expiry > 0) this.#inbound = this.ctx.registry.inbound(this.key)
     if (record !== undefined) {
       this.#persisted = true
+      const carry = this.ctx.registry.takeOutbound(this.key)
+      if (carry !== undefined) this.outbound.resume(carry)
       for (const r of record.subscriptions) {
         try {
           this.subscriptions.add(makeSubscription(r, this.topics))
@@ -359,6 +361,11 @@ export class MqttSession implements SessionEvents, LiveSession, SubscriptionsHos
   end(withWill: boolean): void {
     if (this.#ended) return
     this.#ended = true
+    // The next connection of a persistent session resends with the same packet ids.
+    if (this.expiry > 0 && this.#outbound !== undefined) {
+      const carry = this.#outbound.carry()
+      if (carry !== undefined) this.ctx.registry.keepOutbound(this.key, carry)
+    }
     const released = this.#outbound?.releasedDeliveries() ?? []
     if (released.length > 0 && this.#coreSession !== undefined) {
       for (const id of released) {

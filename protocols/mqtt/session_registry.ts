@@ -36,6 +36,19 @@ export interface SessionRecord {
   subscriptions: SubscriptionRecord[]
 }
 
+/**
+ * What a persistent session's outbound side hands to its next connection, so unacknowledged
+ * PUBLISH and PUBREL packets are resent with their original packet ids [MQTT-4.4.0-1].
+ */
+export interface OutboundCarry {
+  /** Unacknowledged PUBLISHes by "<queue>\0<durable key>" of their message: packet id and QoS. */
+  byKey: Map<string, { packetId: number; qos: 1 | 2 }>
+  /** QoS 2 packet ids whose PUBREL went out and whose PUBCOMP did not come. */
+  released: number[]
+  /** Where packet id allocation continues. */
+  next: number
+}
+
 /** The registry's view of a connected session. */
 export interface LiveSession {
   /**
@@ -67,6 +80,8 @@ export class SessionRegistry {
   #kv: KeyValueStore | undefined
   /** Inbound QoS 2 packet ids awaiting PUBREL (true once PUBREC went out), per persistent session. */
   #inbound = new Map<string, Map<number, boolean>>()
+  /** Outbound packet ids a persistent session's next connection resends (in memory, like #inbound). */
+  #outbound = new Map<string, OutboundCarry>()
   #sweeper: ReturnType<typeof setInterval> | undefined
 
   /** Hands the registry its key-value namespace (from the first core connection). */
@@ -122,7 +137,20 @@ export class SessionRegistry {
   /** Ends a persisted session: its record and its QoS 2 state. */
   delete(key: string): void {
     this.#inbound.delete(key)
+    this.#outbound.delete(key)
     void this.#kv?.set(key, null)
+  }
+
+  /** A persistent session's connection ended: keep its outbound packet ids for the next one. */
+  keepOutbound(key: string, carry: OutboundCarry): void {
+    this.#outbound.set(key, carry)
+  }
+
+  /** The outbound packet ids the session's previous connection left, once. */
+  takeOutbound(key: string): OutboundCarry | undefined {
+    const carry = this.#outbound.get(key)
+    this.#outbound.delete(key)
+    return carry
   }
 
   /** The inbound QoS 2 state of a persistent session (created on first use). */
