@@ -122,6 +122,8 @@ const HEADERS: [string, Typed][] = [
   ['uint32', ['i', 4000000000]],
   ['int64', ['l', 9007199254740991n]],
   ['neg-int64', ['l', -1099511627776n]],
+  // A long that fits in 32 bits stays a long (Go int64, Java Long): not narrowed to 'I'.
+  ['small-int64', ['l', 5n]],
   ['float', ['f', 1.5]],
   ['double', ['d', Math.PI]],
   ['decimal', ['D', 2, 12345]],
@@ -231,6 +233,7 @@ describe('basic properties', () => {
       uint32: 4000000000,
       int64: 9007199254740991,
       'neg-int64': -1099511627776,
+      'small-int64': 5,
       float: 1.5,
       double: Math.PI,
       decimal: { '!': 'decimal', value: { places: 2, digits: 12345 } },

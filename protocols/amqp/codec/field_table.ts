@@ -3,7 +3,9 @@
  * s u i l L d f t x V.
  *
  * Decoding: 'S' string (UTF-8), 'I' number, 'l'/'L' number when a safe integer else bigint
- * (RabbitMQ reads 'L' as signed 64 too and writes it back as 'l'), 'd' number, 't' boolean,
+ * (RabbitMQ reads 'L' as signed 64 too and writes it back as 'l') — but a TypedNumber 'l' when
+ * it fits in 32 bits, so it is not re-encoded as 'I' (a Go int64 or Java Long header must come
+ * back as one, as RabbitMQ passes header bytes through), 'd' number, 't' boolean,
  * 'x' Uint8Array (a view into the frame, not a copy), 'V' null, 'D' Decimal, 'F' table, 'A'
  * array, 'T' Date (whole seconds; a timestamp too large for a Date stays a TypedNumber 'T').
  * The rare widths 'b' 'B' 's' 'u' 'i' 'f' become TypedNumber so re-encoding keeps their bytes.
@@ -126,6 +128,7 @@ function readValue(b: Uint8Array, o: number, end: number, depth: number): number
     case 0x6c: // 'l'
     case 0x4c: // 'L'
       decoded = int64(b, o)
+      if (typeof decoded === 'number' && decoded >= -0x80000000 && decoded <= 0x7fffffff) decoded = typed('l', decoded)
       break
     case 0x54: // 'T'
       decoded = timestamp(b, o)

@@ -68,15 +68,24 @@ describe('field table types', () => {
     })
   }
 
-  test("a small 'l' decodes as a plain number, so it is written back as 'I' (api.ts: 'l' is common)", () => {
-    const table = decoded(field('l', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe))
-    expect(table).toEqual({ k: -2 })
-    expect([...encoded(table)]).toEqual([...field('I', 0xff, 0xff, 0xff, 0xfe)])
+  test("a small 'l' stays an 'l' (a TypedNumber), so it is written back as 'l', not 'I', as RabbitMQ passes it through", () => {
+    const wire = field('l', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe)
+    const table = decoded(wire)
+    expect(table).toEqual({ k: { kind: 'typed-number', type: 'l', value: -2 } })
+    expect([...encoded(table)]).toEqual([...wire])
+  })
+
+  test("an 'l' beyond 32 bits decodes as a plain number and is written back as 'l'", () => {
+    const wire = field('l', 0, 0, 0, 1, 0, 0, 0, 0)
+    const table = decoded(wire)
+    expect(table).toEqual({ k: 2 ** 32 })
+    expect([...encoded(table)]).toEqual([...wire])
   })
 
   test("'L' is read as a signed 64-bit integer and written back as 'l', as RabbitMQ does", () => {
     const table = decoded(field('L', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
-    expect(table).toEqual({ k: -1 })
+    expect(table).toEqual({ k: { kind: 'typed-number', type: 'l', value: -1 } })
+    expect([...encoded(table)]).toEqual([...field('l', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)])
   })
 
   test('byte arrays are views into the input, not copies', () => {
