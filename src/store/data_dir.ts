@@ -134,9 +134,21 @@ function unlock(dir: string): void {
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return true
   } catch (error) {
     // EPERM: it exists but belongs to someone else.
     return (error as { code?: string }).code === 'EPERM'
   }
+  return !isZombie(pid)
+}
+
+/**
+ * A broker killed with -9 stays a zombie until its parent reaps it, and signals still "reach"
+ * a zombie; a supervisor restarting at once must not be refused for that. Linux only (/proc).
+ */
+function isZombie(pid: number): boolean {
+  const stat = readWhole(`/proc/${pid}/stat`)
+  if (stat === undefined) return false
+  const text = new TextDecoder().decode(stat)
+  // "pid (comm) S ...": the state follows the last ')' (comm may contain spaces and parens).
+  return text.slice(text.lastIndexOf(')') + 2, text.lastIndexOf(')') + 3) === 'Z'
 }

@@ -1,6 +1,10 @@
 // One data directory, one broker: a second one on it refuses to start instead of corrupting it;
 // the lock a killed broker leaves behind does not stop the next start.
 import { afterAll, describe, expect, test } from 'bun:test'
+import { spawn } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { waitFor } from '../helpers/wait.ts'
 import { cleanup, startBrokerProcess, tempDataDir } from './broker_process.ts'
 
 afterAll(cleanup)
@@ -18,5 +22,23 @@ describe('data directory lock', () => {
     await first.crash()
     const second = await startBrokerProcess(dataDir)
     expect(await second.stop()).toBe(0)
+  }, 60_000)
+
+  test('a holder that is a zombie (killed, not yet reaped by its parent) does not block the next start', async () => {
+    // `true &` exits at once; its parent then execs into sleep and never reaps it: a zombie.
+    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] })
+    try {
+      let out = ''
+      parent.stdout!.on('data', (chunk: Buffer) => (out += chunk))
+      const pid = Number(await waitFor(() => out.trim(), { message: 'the zombie pid' }))
+      await waitFor(() => readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '), { message: `process ${pid} to be a zombie` })
+      const dataDir = tempDataDir()
+      mkdirSync(dataDir, { recursive: true })
+      writeFileSync(join(dataDir, 'warren.lock'), `${pid}\n`)
+      const broker = await startBrokerProcess(dataDir)
+      expect(await broker.stop()).toBe(0)
+    } finally {
+      parent.kill('SIGKILL')
+    }
   }, 60_000)
 })
