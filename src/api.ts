@@ -134,6 +134,14 @@ export interface ConnectInfo {
   /** The server's end of the connection, for its name in the management API ("peer -> local"). */
   localAddress?: string
   localPort?: number
+  /**
+   * Limits the adapter negotiated, shown by the management API (RabbitMQ's channel_max,
+   * frame_max and timeout): most sessions at once, largest frame in bytes, heartbeat or
+   * keep-alive interval in seconds (0: none). The core never reads them.
+   */
+  maxSessions?: number
+  maxFrameSize?: number
+  heartbeatSeconds?: number
 }
 
 export interface AuthenticatedUser {
@@ -251,6 +259,11 @@ export interface PublishOptions {
    * An unroutable message is confirmed too, as RabbitMQ does.
    */
   confirmId?: number
+  /**
+   * The publisher wants an unroutable message back (AMQP mandatory; the adapter does the
+   * returning). Only counted: such publishes show as return_unroutable, others as drop_unroutable.
+   */
+  mandatory?: boolean
 }
 
 export interface Session {

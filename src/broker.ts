@@ -131,6 +131,7 @@ class CoreBroker implements WarrenBroker {
       alarm: this.#alarm,
       alarms: () => [...this.#alarms],
       memoryLimit: Math.max(0, opts.memoryHighWatermark),
+      disk: this.#disk,
       directReply: this.#directReply,
       addVhost: (name) => this.addVhost(name),
       removeVhost: (name) => this.#removeVhost(name),

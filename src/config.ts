@@ -76,8 +76,15 @@ export const configSchema = z
     mqttMaxSessionExpiry: z.number().int().min(0).max(0xffffffff).default(86400),
     /** Most messages an MQTT session queue holds; the oldest are dropped beyond it. */
     mqttSessionQueueLimit: z.number().int().min(1).default(10000),
-    /** Escape '.' (and '*', '%') in MQTT topics instead of mapping them as AMQP word separators. */
-    mqttTopicDotEscaping: z.boolean().default(false),
+    /**
+     * MQTT topic semantics (the default): '.', '*' and '%' inside an MQTT topic level are
+     * percent-escaped in the AMQP routing key ("%2E", "%2A", "%25"), so "a/v1.2" stays two levels
+     * and matches "a/+" as in any MQTT broker; AMQP publishers and bindings see such a dot as
+     * "%2E". false: RabbitMQ's lossy mapping, where '.' inside a level is an AMQP word separator
+     * ("a/v1.2" matches "a/v1/2") and a literal '*' level in a filter is a wildcard.
+     * Also applies to the HTTP topics (POST /api/topics, SSE `filter`).
+     */
+    mqttTopicDotEscaping: z.boolean().default(true),
     /** MQTT clients without a username log in with defaultUser's credentials (RabbitMQ's allow_anonymous). */
     mqttAllowAnonymous: z.boolean().default(true),
     /**

@@ -15,6 +15,8 @@ export interface MessageStats {
   confirm: number
   /** Publishes that reached no queue. */
   unroutable: number
+  /** Of those, the ones the publisher asked to get back (PublishOptions.mandatory). */
+  returned: number
   /** Deliveries to consumers that acknowledge. */
   deliver: number
   deliverNoAck: number
@@ -67,6 +69,35 @@ export interface BrokerOverview {
   memoryLimit: number
 }
 
+/**
+ * This broker process as RabbitMQ shows a node (/api/nodes). What the runtime cannot tell is 0,
+ * never a guess.
+ */
+export interface NodeSummary {
+  /** Same as BrokerOverview.node. */
+  name: string
+  /** Epoch ms. */
+  startedAt: number
+  /** Bytes of message bodies held: what the memory alarm compares with `memoryLimit`. */
+  memoryUsed: number
+  /** The memory high watermark in bytes (0: no memory alarm). */
+  memoryLimit: number
+  memoryAlarm: boolean
+  /** Free bytes on the data directory's filesystem at the last check; 0 before one or when not checked. */
+  diskFree: number
+  /** The disk free limit in bytes (0: no disk alarm). */
+  diskFreeLimit: number
+  diskAlarm: boolean
+  /** Open file descriptors and their limit (0 when the platform does not tell). */
+  fdUsed: number
+  fdTotal: number
+  /** Open client connections (each holds one socket). */
+  connections: number
+  processors: number
+  pid: number
+  exchangeTypes: string[]
+}
+
 export interface VhostMetadata {
   description: string
   tags: string[]
@@ -92,6 +123,8 @@ export interface ExchangeSummary {
 export interface QueueSummary {
   vhost: string
   name: string
+  /** 'classic' or 'quorum'; absent: classic. */
+  type?: string
   durable: boolean
   autoDelete: boolean
   exclusive: boolean
@@ -120,6 +153,13 @@ export interface ConnectionSummary {
   user: string
   remoteAddress: string
   remotePort: number | undefined
+  /** The server's end; undefined when the adapter does not know it. */
+  localAddress: string | undefined
+  localPort: number | undefined
+  /** Negotiated limits (ConnectInfo); 0 when the adapter gave none. */
+  maxSessions: number
+  maxFrameSize: number
+  heartbeatSeconds: number
   clientName: string | undefined
   clientProperties: Table | undefined
   /** Epoch ms. */
@@ -252,6 +292,8 @@ export interface ManagementActor
  */
 export interface Management {
   overview(): BrokerOverview
+  /** The one node (this process). */
+  node(): NodeSummary
   /** Whether `user` has any permission in `vhost` (may open connections there). */
   canAccessVhost(vhost: string, user: string): boolean
   hasVhost(name: string): boolean

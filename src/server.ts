@@ -14,6 +14,8 @@ import type { Listener } from './runtime/socket.ts'
 
 /** What the broker tells forced-closed clients, in RabbitMQ's words (AMQP adds CONNECTION_FORCED). */
 const SHUTDOWN_REASON = "broker forced connection closure with reason 'shutdown'"
+/** What `listeners` holds, in order, as RabbitMQ names the protocols (management health checks). */
+const LISTENER_PROTOCOLS = ['amqp', 'mqtt', 'http'] as const
 
 export interface RunningServer {
   broker: WarrenBroker
@@ -80,6 +82,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         corsOrigins: config.httpCorsOrigins,
         maxBodySize: config.httpMaxBodySize,
         tokenTtlSeconds: config.httpTokenTtl,
+        listeners: () => listeners.map((l, i) => ({ protocol: LISTENER_PROTOCOLS[i]!, host: l.host, port: l.port })),
         messaging: {
           // HTTP topics meet MQTT topics on the same exchange.
           topicExchange: config.mqttExchange,
@@ -88,6 +91,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           prefetch: config.ssePrefetch,
           liveQueueLimit: config.sseLiveQueueLimit,
           resumeTimeoutMs: config.sseResumeTimeoutMs,
+          // MQTT-style HTTP topics map as MQTT topics do.
+          topicDotEscaping: config.mqttTopicDotEscaping,
         },
       },
       {

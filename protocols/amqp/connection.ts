@@ -71,6 +71,8 @@ export class AmqpConnection implements FrameHandler, ChannelHost {
   #capabilities: ClientCapabilities = clientCapabilities({})
   #channels = new Map<number, AmqpChannel>()
   #channelMax = 0
+  /** The negotiated heartbeat interval (the client's), for the management API's `timeout`. */
+  #heartbeatSeconds = 0
   #heartbeat: Heartbeat | undefined
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined
   #closeTimer: ReturnType<typeof setTimeout> | undefined
@@ -259,6 +261,7 @@ export class AmqpConnection implements FrameHandler, ChannelHost {
   #tuneOk(args: MethodArgs['connection.tune-ok']): void {
     const { frameMax, channelMax } = negotiateTune(this.#opts, args)
     this.#channelMax = channelMax
+    this.#heartbeatSeconds = args.heartbeat
     this.#reader.frameMax = frameMax
     this.writer.frameMax = frameMax
     // The client's heartbeat wins, 0 included (as RabbitMQ).
@@ -278,8 +281,13 @@ export class AmqpConnection implements FrameHandler, ChannelHost {
       user: this.#user!,
       remoteAddress: this.#socket.remoteAddress,
       remotePort: this.#socket.remotePort,
+      localAddress: this.#socket.localAddress,
+      localPort: this.#socket.localPort,
       clientName: typeof name === 'string' ? name : undefined,
       clientProperties: this.#clientProperties,
+      maxSessions: this.#channelMax,
+      maxFrameSize: this.#reader.frameMax,
+      heartbeatSeconds: this.#heartbeatSeconds,
     })
     this.logContext.vhost = args.virtualHost
     this.#state = 'running'

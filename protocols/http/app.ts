@@ -43,6 +43,18 @@ export interface HttpDeps {
   tokenTtlSeconds?: number
   /** Web messaging (publish, SSE) settings; routes/messaging.ts has the defaults. */
   messaging?: Partial<MessagingOptions>
+  /**
+   * The broker's listening sockets, for the management API's listener health checks and
+   * overview; ports as bound. Absent: no listener is reported.
+   */
+  listeners?: () => readonly ListenerInfo[]
+}
+
+/** One listening socket, as RabbitMQ names its protocols ("amqp", "mqtt", "http"). */
+export interface ListenerInfo {
+  protocol: string
+  host: string
+  port: number
 }
 
 /** hono's Env for every route: the deps and, after `requireUser()`, the user. */

@@ -15,7 +15,7 @@ import { log, logOnce } from '../../src/log.ts'
 import type { Socket } from '../../src/runtime/socket.ts'
 import { dispatch } from './dispatch.ts'
 import type { AdapterContext } from './options.ts'
-import { parsePacket, type ParseSink } from './packet_parser.ts'
+import { DuplicatePropertyError, parsePacket, type ParseSink } from './packet_parser.ts'
 import { PacketReader, type PacketSink } from './packet_reader.ts'
 import { PacketWriter } from './packet_writer.ts'
 import { CONNACK_V3, logFault, RC } from './reason_codes.ts'
@@ -160,6 +160,17 @@ export class MqttConnection implements SessionHost, PacketSink, ParseSink {
   /** ParseSink: mqtt-packet refused the packet. */
   error(error: Error): void {
     if (this.#state === CLOSED) return
+    if (error instanceof DuplicatePropertyError) {
+      // Only v5 packets have properties: before CONNACK this is a v5 CONNECT.
+      if (this.#state === NEW) {
+        logFault('duplicate-property', `MQTT CONNECT: ${error.message}`, this.logContext)
+        this.version = 5
+        this.writer.protocolVersion = 5
+        this.writer.encode({ cmd: 'connack', reasonCode: RC.PROTOCOL_ERROR, sessionPresent: false })
+        return this.close(false)
+      }
+      return this.protocolError(RC.PROTOCOL_ERROR, error.message)
+    }
     if (this.#state === NEW) {
       const first = this.current[0]! >> 4
       if (first === 1 && error.message === 'Invalid protocol version') {

@@ -28,12 +28,13 @@ export interface MqttAdapter {
 
 /** Creates an MQTT adapter on `broker`. */
 export function createMqttAdapter(broker: Broker, opts: MqttOptions): MqttAdapter {
+  const topics = topicMapper(opts.topicDotEscaping)
   const ctx: AdapterContext = {
     broker,
     opts,
-    topics: topicMapper(opts.topicDotEscaping),
+    topics,
     registry: new SessionRegistry(),
-    retained: new RetainedStore(),
+    retained: new RetainedStore(topics),
     wills: new WillScheduler(),
   }
   const handleSocket = (socket: Socket): void => {

@@ -15,10 +15,16 @@
  * Runs on the read path and is never re-entered: parse() emits synchronously and handlers never
  * parse another connection's bytes.
  *
+ * mqtt-packet accepts a v5 property given twice (it keeps both in an array, or the second when the
+ * first is 0); that is a Protocol Error (MQTT 5.0 section 2.2.2.2) except for User Property. Every
+ * non-empty property block it parses is checked here (`DuplicatePropertyError`); packets without
+ * properties cost nothing more.
+ *
  * @module
  */
 import { Buffer } from 'node:buffer'
 import mqttPacket, { type Packet, type Parser } from 'mqtt-packet'
+import { bodyOffset } from './packet_reader.ts'
 
 /** Receives the outcome of one parse. */
 export interface ParseSink {
@@ -34,16 +40,105 @@ const SETTINGS = {
   5: { protocolVersion: 5 },
 } as const
 
-type SharedParser = Parser & { settings: object; error: Error | null; _pos: number; _resetState(): void }
+type SharedParser = Parser & {
+  settings: object
+  error: Error | null
+  _pos: number
+  _resetState(): void
+  _parseProperties(): object | false
+  _emitError(error: Error): void
+}
+
+/** A v5 property other than User Property appears twice: a Protocol Error, not a malformed packet. */
+export class DuplicatePropertyError extends Error {
+  readonly property: number
+
+  constructor(property: number) {
+    super(`property 0x${property.toString(16).padStart(2, '0')} included more than once`)
+    this.name = 'DuplicatePropertyError'
+    this.property = property
+  }
+}
+
+const USER_PROPERTY = 0x26
+/**
+ * Value sizes by property identifier (MQTT 5.0 section 2.2.2.2): bytes for fixed sizes, VAR for
+ * a Variable Byte Integer, STRING for a two-byte length and data (UTF-8 string, binary data),
+ * PAIR for two strings; 0 for identifiers that do not exist.
+ */
+const VAR = -1
+const STRING = -2
+const PAIR = -3
+const PROPERTY_SIZE = new Int8Array(64)
+for (const id of [0x01, 0x17, 0x19, 0x24, 0x25, 0x28, 0x29, 0x2a]) PROPERTY_SIZE[id] = 1
+for (const id of [0x13, 0x21, 0x22, 0x23]) PROPERTY_SIZE[id] = 2
+for (const id of [0x02, 0x11, 0x18, 0x27]) PROPERTY_SIZE[id] = 4
+for (const id of [0x03, 0x08, 0x09, 0x12, 0x15, 0x16, 0x1a, 0x1c, 0x1f]) PROPERTY_SIZE[id] = STRING
+PROPERTY_SIZE[0x0b] = VAR
+PROPERTY_SIZE[USER_PROPERTY] = PAIR
+
+/**
+ * The first property identifier that appears twice in the property block raw[start, end) (its
+ * length included), or 0. Only User Property may repeat: a client never sends the other
+ * repeatable one, Subscription Identifier, more than once in a packet. Bounded by the block.
+ */
+export function repeatedProperty(raw: Uint8Array, start: number, end: number): number {
+  let pos = start
+  // The block's length, a Variable Byte Integer of at most four bytes.
+  for (let i = 0; i < 4 && pos < end; i++) if ((raw[pos++]! & 0x80) === 0) break
+  let low = 0
+  let high = 0
+  while (pos < end) {
+    const id = raw[pos++]!
+    const size = id < 64 ? PROPERTY_SIZE[id]! : 0
+    if (size === 0) return 0
+    if (id !== USER_PROPERTY) {
+      const bit = 1 << (id & 31)
+      if (id < 32) {
+        if ((low & bit) !== 0) return id
+        low |= bit
+      } else {
+        if ((high & bit) !== 0) return id
+        high |= bit
+      }
+    }
+    if (size > 0) pos += size
+    else if (size === VAR) {
+      for (let i = 0; i < 4 && pos < end; i++) if ((raw[pos++]! & 0x80) === 0) break
+    } else {
+      pos += 2 + ((raw[pos]! << 8) | raw[pos + 1]!)
+      if (size === PAIR) pos += 2 + ((raw[pos]! << 8) | raw[pos + 1]!)
+    }
+  }
+  return 0
+}
 
 let parser: SharedParser | undefined
 /** The connection being parsed for, and whether it got its answer. */
 let target: ParseSink | undefined
 let answered = false
+/** The packet being parsed and where its body starts (mqtt-packet's positions count from there). */
+const EMPTY = new Uint8Array(0)
+let parsing: Uint8Array = EMPTY
+let bodyAt = 0
 
 function sharedParser(): SharedParser {
   if (parser !== undefined) return parser
   const p = mqttPacket.parser() as SharedParser
+  const parseProperties = p._parseProperties
+  p._parseProperties = function (this: SharedParser) {
+    const start = this._pos
+    const properties = parseProperties.call(this)
+    // An empty block is its one length byte.
+    if (properties !== false && this.error === null && this._pos - start > 1) {
+      const id = repeatedProperty(parsing, bodyAt + start, bodyAt + this._pos)
+      if (id !== 0) {
+        this._emitError(new DuplicatePropertyError(id))
+        return false
+      }
+    }
+    return properties
+  }
   p.on('packet', (packet: Packet) => {
     if (target === undefined || answered) return
     answered = true
@@ -119,6 +214,9 @@ export function decodeFast(bytes: Uint8Array, version: 3 | 4 | 5): Packet | unde
     return undefined
   }
   if (first === 0xc0 && remaining === 0) return { cmd: 'pingreq' }
+  // An AUTH of Remaining Length 0 means reason 0x00, no properties (MQTT 5.0 3.15.2.1);
+  // mqtt-packet refuses it as malformed.
+  if (first === 0xf0 && remaining === 0 && version === 5) return { cmd: 'auth', reasonCode: 0 }
   return undefined
 }
 
@@ -135,12 +233,15 @@ export function parsePacket(bytes: Uint8Array, version: 3 | 4 | 5 | undefined, t
   p.settings = version === undefined ? SETTINGS.connect : SETTINGS[version]
   target = to
   answered = false
+  parsing = bytes
+  bodyAt = bodyOffset(bytes)
   let clean = false
   try {
     p.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
     clean = p.error === null
   } finally {
     target = undefined
+    parsing = EMPTY
     // A parse error or a throwing handler leaves the parser mid-packet: reset it for the next one
     // (_resetState leaves the read position behind, which the length parser would start from).
     if (!clean) {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import mqttPacket, { type Packet } from 'mqtt-packet'
-import { decodeFast, parsePacket } from './packet_parser.ts'
+import { decodeFast, DuplicatePropertyError, parsePacket, repeatedProperty } from './packet_parser.ts'
 
 function parse(bytes: Uint8Array, version?: 3 | 4 | 5): { packet?: Packet; error?: Error } {
   const out: { packet?: Packet; error?: Error } = {}
@@ -83,5 +83,39 @@ describe('parsePacket', () => {
       }),
     ).toThrow('boom')
     expect(parse(bytes, 4).packet?.cmd).toBe('unsubscribe')
+  })
+
+  test('AUTH with Remaining Length 0 is reason 0x00 without properties (MQTT 5.0 3.15.2.1)', () => {
+    expect(parse(new Uint8Array([0xf0, 0]), 5).packet).toEqual({ cmd: 'auth', reasonCode: 0 })
+  })
+})
+
+describe('repeated v5 properties (MQTT 5.0 2.2.2.2)', () => {
+  const block = (...bytes: number[]) => new Uint8Array([bytes.length, ...bytes])
+
+  test('repeatedProperty finds a second occurrence; User Property may repeat', () => {
+    const twice = block(0x11, 0, 0, 0, 1, 0x11, 0, 0, 0, 2)
+    expect(repeatedProperty(twice, 0, twice.length)).toBe(0x11)
+    const users = block(0x26, 0, 1, 0x6b, 0, 1, 0x76, 0x26, 0, 1, 0x6b, 0, 1, 0x77, 0x03, 0, 1, 0x61)
+    expect(repeatedProperty(users, 0, users.length)).toBe(0)
+    const ids = block(0x0b, 0x81, 0x01, 0x0b, 0x02)
+    expect(repeatedProperty(ids, 0, ids.length)).toBe(0x0b)
+  })
+
+  test('a CONNECT with Session Expiry Interval twice is an error, even when the first is 0', () => {
+    const props = [0x11, 0, 0, 0, 0, 0x11, 0, 0, 0, 30]
+    const body = [0, 4, 0x4d, 0x51, 0x54, 0x54, 5, 2, 0, 0, props.length, ...props, 0, 1, 0x63]
+    const out = parse(new Uint8Array([0x10, body.length, ...body]))
+    expect(out.error).toBeInstanceOf(DuplicatePropertyError)
+    expect(out.packet).toBeUndefined()
+    // The shared parser carries on.
+    expect(parse(gen({ cmd: 'pingreq' }), 5).packet?.cmd).toBe('pingreq')
+  })
+
+  test('a PUBLISH with two content types is an error; two user properties are not', () => {
+    const publish = (props: number[]) => new Uint8Array([0x30, 4 + props.length, 0, 1, 0x74, props.length, ...props])
+    expect(parse(publish([0x03, 0, 1, 0x61, 0x03, 0, 1, 0x62]), 5).error).toBeInstanceOf(DuplicatePropertyError)
+    const ok = parse(publish([0x26, 0, 1, 0x6b, 0, 1, 0x31, 0x26, 0, 1, 0x6b, 0, 1, 0x32]), 5)
+    expect((ok.packet as mqttPacket.IPublishPacket).properties?.userProperties).toEqual({ k: ['1', '2'] })
   })
 })

@@ -5,14 +5,18 @@
  * scanning them all. Topics starting with '$' are not matched by a leading wildcard
  * [MQTT-4.7.2-1].
  *
- * Matching is on MQTT levels ('/'), not on AMQP words: retained messages never enter the core.
- * Every match is returned; there is no cap on how many one subscribe receives.
+ * The tree's levels are the AMQP words of the topic's routing key and a filter matches through
+ * its binding pattern, both from the adapter's topic mapper (topic.ts): retained messages match
+ * exactly as live messages route. With the escaping mapping those words are the MQTT levels;
+ * with RabbitMQ's lossy one "a/v1.2" has three. Retained messages never enter the core. Every
+ * match is returned; there is no cap on how many one subscribe receives.
  *
  * @module
  */
 import { Buffer } from 'node:buffer'
 import type { KeyValueStore } from '../../src/api.ts'
 import type { PublishProperties } from './properties.ts'
+import { topicMapper, type TopicMapper } from './topic.ts'
 
 export const RETAINED_NAMESPACE = 'mqtt-retained'
 
@@ -77,6 +81,12 @@ export function decodeRetained(topic: string, bytes: Uint8Array): RetainedMessag
 export class RetainedStore {
   #kv: KeyValueStore | undefined
   #roots = new Map<string, Level>()
+  #topics: TopicMapper
+
+  /** `topics`: the adapter's mapping (default: the escaping one). */
+  constructor(topics: TopicMapper = topicMapper(true)) {
+    this.#topics = topics
+  }
 
   /** Hands the store its key-value namespace (any core connection has it) and loads what it holds. */
   attach(kv: KeyValueStore): void {
@@ -111,7 +121,7 @@ export class RetainedStore {
     const root = this.#roots.get(vhost)
     const out: RetainedMessage[] = []
     if (root === undefined) return out
-    const levels = filter.split('/')
+    const levels = this.#topics.toPattern(filter).split('.')
     // Explicit stack: (node, level index); bounded by the number of tree nodes.
     const stack: [Level, number][] = [[root, 0]]
     while (stack.length > 0) {
@@ -125,7 +135,7 @@ export class RetainedStore {
         // "a/#" matches "a" itself too [MQTT-4.7.1-2].
         if (i > 0 && node.message !== undefined) out.push(node.message)
         this.#collect(node, i === 0, out)
-      } else if (level === '+') {
+      } else if (level === '*') {
         if (node.children === undefined) continue
         for (const [word, child] of node.children) {
           if (i === 0 && word.startsWith('$')) continue
@@ -169,7 +179,7 @@ export class RetainedStore {
       node = new Level()
       this.#roots.set(vhost, node)
     }
-    for (const level of m.topic.split('/')) {
+    for (const level of this.#topics.toRoutingKey(m.topic).split('.')) {
       node.children ??= new Map()
       let child: Level | undefined = node.children.get(level)
       if (child === undefined) {
@@ -184,7 +194,7 @@ export class RetainedStore {
   #remove(vhost: string, topic: string): void {
     const root = this.#roots.get(vhost)
     if (root === undefined) return
-    const levels = topic.split('/')
+    const levels = this.#topics.toRoutingKey(topic).split('.')
     const path: Level[] = [root]
     let node = root
     for (const level of levels) {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { MemoryKeyValueStore } from '../../src/store/memory_key_value.ts'
 import { decodeRetained, encodeRetained, RetainedStore, type RetainedMessage } from './retained.ts'
+import { topicMapper } from './topic.ts'
 
 const bytes = (s: string) => new TextEncoder().encode(s)
 
@@ -79,6 +80,27 @@ describe('RetainedStore', () => {
     s.set('/', { ...retained('c'), payload: chunk.subarray(2, 9) })
     chunk.fill(0)
     expect(new TextDecoder().decode(s.match('/', 'c', 1000)[0]!.payload)).toBe('payload')
+  })
+})
+
+describe('RetainedStore matches as live messages route', () => {
+  test('escaping mapping (the default): MQTT levels, dots and stars included', () => {
+    const s = new RetainedStore(topicMapper(true))
+    for (const t of ['T/v1.2/x', 'a*b', 'sport', '*']) s.set('/', retained(t))
+    expect(topicsOf(s.match('/', 'T/+/x', 1000))).toEqual(['T/v1.2/x'])
+    expect(topicsOf(s.match('/', 'T/v1/2/x', 1000))).toEqual([])
+    expect(topicsOf(s.match('/', '*', 1000))).toEqual(['*'])
+    expect(topicsOf(s.match('/', 'a*b', 1000))).toEqual(['a*b'])
+  })
+
+  test("lossy mapping: a dot splits a level, '*' in a filter is a wildcard, as in live routing", () => {
+    const s = new RetainedStore(topicMapper(false))
+    for (const t of ['T/v1.2/x', 'sport']) s.set('/', retained(t))
+    expect(topicsOf(s.match('/', 'T/+/x', 1000))).toEqual([])
+    expect(topicsOf(s.match('/', 'T/v1/2/x', 1000))).toEqual(['T/v1.2/x'])
+    expect(topicsOf(s.match('/', '*', 1000))).toEqual(['sport'])
+    s.set('/', retained('T/v1.2/x', ''))
+    expect(s.count('/')).toBe(1)
   })
 })
 

@@ -16,7 +16,7 @@ import { Outbound, type OutboundHost } from './outbound.ts'
 import { ACK, type PacketWriter } from './packet_writer.ts'
 import { ANN, toAnnotations, toMessageProperties } from './properties.ts'
 import { reasonFor, RC } from './reason_codes.ts'
-import type { LiveSession, SessionRecord } from './session_registry.ts'
+import type { LiveSession, SessionRecord, SessionRegistry } from './session_registry.ts'
 import { makeSubscription, type Subscription, Subscriptions, type SubscriptionsHost } from './subscriptions.ts'
 import type { TopicMapper } from './topic.ts'
 import type { Will } from './will.ts'
@@ -139,6 +139,15 @@ export class MqttSession implements SessionEvents, LiveSession, SubscriptionsHos
   /** x-expires of the session queues. */
   get expiryMs(): number {
     return Math.min(Math.max(this.expiry, 1) * 1000, 0xffffffff)
+  }
+
+  /** x-expires of durable shared queues: no member's session outlives the longest expiry. */
+  get sharedExpiryMs(): number {
+    return Math.min(Math.max(this.ctx.opts.maxSessionExpiry, 1) * 1000, 0xffffffff)
+  }
+
+  get registry(): SessionRegistry {
+    return this.ctx.registry
   }
 
   /** Created on first use, like everything an idle connection does not need. */
@@ -389,10 +398,15 @@ export class MqttSession implements SessionEvents, LiveSession, SubscriptionsHos
     try {
       if (this.expiry > 0) {
         this.persist(Date.now())
-      } else if (this.#persisted && current) {
-        // The session ends now: its durable queues and record go with it.
-        this.subscriptions.deleteSessionQueues()
-        registry.delete(this.key)
+      } else if (current || !this.#persisted) {
+        // The session ends now (a persisted one taken over lives on in its successor): it leaves
+        // its shared groups, and its durable queues and record go with it.
+        const emptied = this.#subscriptions?.leaveSharedGroups() ?? []
+        if (this.#persisted) {
+          this.subscriptions.deleteSessionQueues()
+          emptied.push(...registry.delete(this.key))
+        }
+        if (emptied.length > 0) this.subscriptions.deleteSharedQueues(emptied)
       }
     } catch (error) {
       reasonFor(error, 'session end', this.host.logContext)

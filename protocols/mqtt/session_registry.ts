@@ -3,7 +3,14 @@
  * same id takes the session over [MQTT-3.1.4-3]), the persisted state of sessions that outlive
  * their connection (subscriptions and expiry, in the core's key-value namespace 'mqtt-sessions';
  * their messages wait in durable core queues), the inbound QoS 2 exchanges a persistent session
- * carries across reconnects, and server-assigned client ids.
+ * carries across reconnects, server-assigned client ids, and who belongs to each shared
+ * subscription group.
+ *
+ * A shared group's queue ("mqtt-shared-<group>/<filter>") lives as long as a member's session
+ * does: its members are the persistent sessions whose record lists the "$share/…" filter
+ * (connected or not; rebuilt from the records when the registry attaches) and the connected clean
+ * sessions subscribed to it. The caller deletes the queue when `leave` or `delete` says its
+ * last member left.
  *
  * Client ids are per vhost, as in RabbitMQ.
  *
@@ -11,6 +18,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { KeyValueStore } from '../../src/api.ts'
+import { sharedQueueName } from './subscriptions.ts'
+import { parseSharedFilter } from './topic.ts'
 
 export const SESSIONS_NAMESPACE = 'mqtt-sessions'
 
@@ -83,11 +92,19 @@ export class SessionRegistry {
   /** Outbound packet ids a persistent session's next connection resends (in memory, like #inbound). */
   #outbound = new Map<string, OutboundCarry>()
   #sweeper: ReturnType<typeof setInterval> | undefined
+  /** Shared subscription groups: "<vhost>\0<queue>" -> keys of the member sessions. */
+  #groups = new Map<string, Set<string>>()
 
   /** Hands the registry its key-value namespace (from the first core connection). */
   attach(kv: KeyValueStore): void {
     if (this.#kv !== undefined) return
     this.#kv = kv
+    // Persistent members of shared groups, for sessions that have not come back since a restart
+    // (expired ones too: whoever deletes their record learns which queues they leave empty).
+    for (const [key, bytes] of kv.entries()) {
+      const record = parseRecord(bytes)
+      if (record !== undefined) for (const queue of sharedQueues(record)) this.join(key, queue)
+    }
     this.#sweeper = setInterval(() => this.#sweep(Date.now()), SWEEP_MS)
     ;(this.#sweeper as { unref?: () => void }).unref?.()
   }
@@ -113,20 +130,15 @@ export class SessionRegistry {
     return this.#live.size
   }
 
-  /** The persisted session under `key`; undefined when there is none or it expired. */
+  /**
+   * The persisted session under `key`; undefined when there is none or it expired. `existed`:
+   * a record was there (expired or unreadable ones too): the caller ends it with `delete`.
+   */
   load(key: string, now: number): { record: SessionRecord | undefined; existed: boolean } {
     const bytes = this.#kv?.get(key)
     if (bytes === undefined) return { record: undefined, existed: false }
-    let record: SessionRecord | undefined
-    try {
-      record = JSON.parse(decoder.decode(bytes)) as SessionRecord
-    } catch {
-      record = undefined
-    }
-    if (record === undefined || isExpired(record, now)) {
-      this.delete(key)
-      return { record: undefined, existed: true }
-    }
+    const record = parseRecord(bytes)
+    if (record === undefined || isExpired(record, now)) return { record: undefined, existed: true }
     return { record, existed: true }
   }
 
@@ -134,11 +146,41 @@ export class SessionRegistry {
     void this.#kv?.set(key, encoder.encode(JSON.stringify(record)))
   }
 
-  /** Ends a persisted session: its record and its QoS 2 state. */
-  delete(key: string): void {
+  /**
+   * Ends a persisted session: its record, its QoS 2 state and its shared group memberships.
+   * Returns the shared queues (in the session's vhost) whose last member it was.
+   */
+  delete(key: string): string[] {
     this.#inbound.delete(key)
     this.#outbound.delete(key)
-    void this.#kv?.set(key, null)
+    const bytes = this.#kv?.get(key)
+    if (bytes === undefined) return []
+    void this.#kv!.set(key, null)
+    const record = parseRecord(bytes)
+    const emptied: string[] = []
+    if (record !== undefined) for (const queue of sharedQueues(record)) if (this.leave(key, queue)) emptied.push(queue)
+    return emptied
+  }
+
+  /** The session under `key` is a member of the shared group whose queue is `queue`. Idempotent. */
+  join(key: string, queue: string): void {
+    const group = groupKey(key, queue)
+    let members = this.#groups.get(group)
+    if (members === undefined) {
+      members = new Set()
+      this.#groups.set(group, members)
+    }
+    members.add(key)
+  }
+
+  /** The session under `key` leaves the group of `queue`; true when it was the last member. */
+  leave(key: string, queue: string): boolean {
+    const group = groupKey(key, queue)
+    const members = this.#groups.get(group)
+    if (members === undefined || !members.delete(key)) return false
+    if (members.size > 0) return false
+    this.#groups.delete(group)
+    return true
   }
 
   /** A persistent session's connection ended: keep its outbound packet ids for the next one. */
@@ -175,12 +217,34 @@ export class SessionRegistry {
     if (kv === undefined) return
     const stale: string[] = []
     for (const [key, bytes] of kv.entries()) {
-      try {
-        if (isExpired(JSON.parse(decoder.decode(bytes)) as SessionRecord, now) && !this.#live.has(key)) stale.push(key)
-      } catch {
-        stale.push(key)
-      }
+      const record = parseRecord(bytes)
+      if (record === undefined || (isExpired(record, now) && !this.#live.has(key))) stale.push(key)
     }
+    // A shared queue whose last member expired here goes by its x-expires (no core session to
+    // delete it with).
     for (const key of stale) this.delete(key)
   }
+}
+
+function parseRecord(bytes: Uint8Array): SessionRecord | undefined {
+  try {
+    return JSON.parse(decoder.decode(bytes)) as SessionRecord
+  } catch {
+    return undefined
+  }
+}
+
+/** The queues of a record's shared subscriptions. */
+function sharedQueues(record: SessionRecord): string[] {
+  const out: string[] = []
+  for (const sub of record.subscriptions ?? []) {
+    const shared = parseSharedFilter(sub.filter)
+    if (typeof shared === 'object') out.push(sharedQueueName(shared.group, shared.filter))
+  }
+  return out
+}
+
+/** A group is one queue in one vhost: the session key's vhost part and the queue name. */
+function groupKey(sessionKey: string, queue: string): string {
+  return `${sessionKey.slice(0, sessionKey.indexOf('\u0000'))}\u0000${queue}`
 }

@@ -7,7 +7,11 @@
  * (the oldest messages go first); a clean one, exclusive queues.
  *
  * A shared subscription "$share/<group>/<filter>" is one queue per group and filter in the vhost,
- * "mqtt-shared-<group>/<filter>", consumed by every member: the core load-balances it.
+ * "mqtt-shared-<group>/<filter>", consumed by every connected member: the core load-balances it.
+ * It lives as long as a member's session does, so messages wait while every member is offline
+ * (as in Mosquitto): declared durable when a persistent session creates it (capped by
+ * x-max-length; x-expires = the longest session expiry, the net for members that expire while
+ * nobody is connected), and deleted when the registry says its last member unsubscribed or ended.
  *
  * Queues and consumers are created on the first subscription that needs them. A message that
  * matches several filters of the session reaches each queue once; the delivery side (outbound.ts)
@@ -17,7 +21,7 @@
  */
 import { BrokerError, type Session, type Table } from '../../src/api.ts'
 import { TopicTrie } from '../../src/core/topic_trie.ts'
-import type { SubscriptionRecord } from './session_registry.ts'
+import type { SessionRegistry, SubscriptionRecord } from './session_registry.ts'
 import { parseSharedFilter, type TopicMapper } from './topic.ts'
 
 export interface Subscription {
@@ -56,6 +60,11 @@ export interface SubscriptionsHost {
   readonly exchange: string
   readonly queueLimit: number
   readonly topics: TopicMapper
+  /** Registry key of the session (shared group membership). */
+  readonly key: string
+  readonly registry: SessionRegistry
+  /** x-expires of durable shared queues, ms: the longest session expiry granted. */
+  readonly sharedExpiryMs: number
 }
 
 interface QueueState {
@@ -79,6 +88,12 @@ export function sessionQueueName(clientId: string, queueClass: 0 | 1): string {
 
 export function sharedQueueName(group: string, filter: string): string {
   return `mqtt-shared-${group}/${filter}`
+}
+
+/** The queue of a valid "$share/<group>/<filter>" subscription. */
+function sharedQueueOf(sharedFilter: string): string {
+  const shared = parseSharedFilter(sharedFilter) as { group: string; filter: string }
+  return sharedQueueName(shared.group, shared.filter)
 }
 
 /** A subscription from its parts; the filter must have passed validation. */
@@ -212,6 +227,8 @@ export class Subscriptions {
         this.#consumers?.delete(tag)
         this.#host.coreSession.cancel(tag)
       }
+      const queue = sharedQueueOf(filter)
+      if (this.#host.registry.leave(this.#host.key, queue)) this.deleteSharedQueues([queue])
       return true
     }
     this.#trie?.remove(sub.pattern, sub)
@@ -245,6 +262,32 @@ export class Subscriptions {
     if (record === undefined) return
     this.#consumers!.delete(tag)
     if (record.queue !== undefined && this.#queues[record.queue]?.tag === tag) this.#queues[record.queue] = undefined
+  }
+
+  /**
+   * The session ends for good: it leaves its shared groups. Returns the shared queues whose last
+   * member it was (the caller deletes them with `deleteSharedQueues`).
+   */
+  leaveSharedGroups(): string[] {
+    const emptied: string[] = []
+    if (this.#sharedTags === undefined) return emptied
+    const host = this.#host
+    for (const filter of this.#sharedTags.keys()) {
+      const queue = sharedQueueOf(filter)
+      if (host.registry.leave(host.key, queue)) emptied.push(queue)
+    }
+    return emptied
+  }
+
+  /** Deletes shared queues nobody belongs to any more; one that is gone already is no error. */
+  deleteSharedQueues(queues: readonly string[]): void {
+    for (const queue of queues) {
+      try {
+        this.#host.coreSession.deleteQueue(queue)
+      } catch {
+        // Deleted meanwhile (management, AMQP): nothing left to do.
+      }
+    }
   }
 
   /** Deletes the session queues (the session ends: expiry 0 after a persistent past). */
@@ -289,15 +332,14 @@ export class Subscriptions {
   #addShared(sub: Subscription): void {
     const host = this.#host
     const session = host.coreSession
-    const shared = parseSharedFilter(sub.filter) as { group: string; filter: string }
-    const name = sharedQueueName(shared.group, shared.filter)
+    const name = sharedQueueOf(sub.filter)
     const old = this.#byFilter?.get(sub.filter)
     const oldTag = this.#sharedTags?.get(sub.filter)
     let tag = oldTag
     if (old === undefined || (old.qos === 0) !== (sub.qos === 0)) {
-      session.declareQueue(name, { autoDelete: true })
+      this.#declareShared(name)
       session.bind({ source: host.exchange, destination: name, destinationKind: 'queue', routingKey: sub.pattern })
-      // The new consumer first: cancelling the old one first could auto-delete the queue.
+      // The new consumer first, so the queue is never without this member's consumer.
       tag = session.consume(name, { tag: `share${++this.#nextTag}`, noAck: sub.qos === 0 })
       if (oldTag !== undefined) {
         this.#consumers?.delete(oldTag)
@@ -307,6 +349,27 @@ export class Subscriptions {
     ;(this.#byFilter ??= new Map()).set(sub.filter, sub)
     ;(this.#sharedTags ??= new Map()).set(sub.filter, tag!)
     ;(this.#consumers ??= new Map()).set(tag!, { queue: undefined, noAck: sub.qos === 0, sub })
+    host.registry.join(host.key, name)
+  }
+
+  /**
+   * A shared group's queue: durable when a persistent session creates it, so it outlives every
+   * member's connection; plain (gone at a broker restart, never auto-deleted) for a clean one.
+   * An existing queue is used as it is, whoever declared it first.
+   */
+  #declareShared(name: string): void {
+    const host = this.#host
+    const session = host.coreSession
+    try {
+      if (host.persistent) {
+        session.declareQueue(name, { durable: true, args: { 'x-max-length': host.queueLimit, 'x-expires': host.sharedExpiryMs } })
+      } else {
+        session.declareQueue(name, {})
+      }
+    } catch (error) {
+      if (!isRefusedRedeclare(error)) throw error
+      session.declareQueue(name, { passive: true })
+    }
   }
 
   /** Unbinds `sub`'s pattern from its queue unless another filter of the same class still needs it. */

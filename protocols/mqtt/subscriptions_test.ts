@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import type { Binding, Session } from '../../src/api.ts'
+import { SessionRegistry } from './session_registry.ts'
 import { makeSubscription, Subscriptions } from './subscriptions.ts'
 import { topicMapper } from './topic.ts'
 
@@ -31,16 +32,19 @@ function stubSession() {
   return { session: session as unknown as Session, calls }
 }
 
-function subscriptions(persistent = false) {
+function subscriptions(persistent = false, clientId = 'c1', registry = new SessionRegistry()) {
   const { session, calls } = stubSession()
   const subs = new Subscriptions({
     coreSession: session,
-    clientId: 'c1',
+    clientId,
     persistent,
     expiryMs: 60_000,
     exchange: 'amq.topic',
     queueLimit: 100,
     topics,
+    key: `/\u0000${clientId}`,
+    registry,
+    sharedExpiryMs: 86_400_000,
   })
   return { subs, calls }
 }
@@ -120,7 +124,21 @@ describe('Subscriptions', () => {
     expect(record?.sub?.group).toBe('g')
     calls.length = 0
     subs.remove('$share/g/s/+')
-    expect(calls).toEqual(['cancel share1'])
+    // Its last member left: the group's queue goes.
+    expect(calls).toEqual(['cancel share1', 'delete mqtt-shared-g/s/+'])
+  })
+
+  test("a shared group's queue is durable for a persistent member and goes with the last member", () => {
+    const registry = new SessionRegistry()
+    const a = subscriptions(true, 'a', registry)
+    const b = subscriptions(false, 'b', registry)
+    a.subs.add(sub('$share/g/t', 1))
+    b.subs.add(sub('$share/g/t', 1))
+    expect(a.calls[0]).toBe('declare mqtt-shared-g/t durable')
+    a.subs.remove('$share/g/t')
+    expect(a.calls).not.toContain('delete mqtt-shared-g/t')
+    // A session that ends leaves its groups; the caller deletes the emptied queues.
+    expect(b.subs.leaveSharedGroups()).toEqual(['mqtt-shared-g/t'])
   })
 
   test('records list what a persistent session remembers', () => {

@@ -1,14 +1,19 @@
 /**
- * MQTT topics and filters <-> AMQP routing keys and binding patterns, as RabbitMQ's MQTT plugin
- * maps them (rabbit_mqtt_util:mqtt_to_amqp/amqp_to_mqtt): '/' <-> '.', '+' <-> '*', '#' <-> '#'.
- * Plus the validation rules of MQTT 3.1.1 / 5.0 section 4.7 and shared-subscription parsing.
+ * MQTT topics and filters <-> AMQP routing keys and binding patterns, plus the validation rules of
+ * MQTT 3.1.1 / 5.0 section 4.7 and shared-subscription parsing.
  *
- * The dot caveat: with the default mapping an MQTT topic containing '.' is split into more AMQP
- * words than it has MQTT levels ("a.b" becomes the two words "a" and "b"), so it matches the
- * filter "a/b" and comes back to MQTT subscribers as "a/b"; likewise a literal '*' level in an
- * MQTT filter becomes an AMQP wildcard. RabbitMQ behaves the same. The opt-in escaping mode
- * (config `mqttTopicDotEscaping`) keeps such topics intact by percent-escaping '%', '.' and '*'
- * inside MQTT levels ("%25", "%2E", "%2A"); AMQP publishers must then use the escaped form.
+ * Two mappings (config `mqttTopicDotEscaping`):
+ * - escaping (the default): '/' <-> '.', '+' <-> '*', '#' <-> '#', and '%', '.' and '*' inside
+ *   an MQTT level are percent-escaped ("%25", "%2E", "%2A"), so every MQTT level is exactly one
+ *   AMQP word and matching follows MQTT semantics: "T/v1.2/x" matches "T/+/x", a literal '*'
+ *   level is no wildcard. AMQP publishers and bindings see '.' inside a level as "%2E".
+ * - RabbitMQ's lossy mapping (rabbit_mqtt_util:mqtt_to_amqp/amqp_to_mqtt, `false`): '/' <-> '.'
+ *   and '+' -> '*' in filters, nothing escaped, so "a.b" becomes the two AMQP words "a" and "b" and matches the filter "a/b", and a literal '*'
+ *   level in a filter is an AMQP wildcard.
+ *
+ * Either way a routing key becomes a topic name without wildcard characters (a PUBLISH topic name
+ * never holds one [MQTT-3.3.2-2], whoever sends it): a '+' or '#' in a key an AMQP publisher
+ * chose arrives as "%2B" / "%23", and a '*' as a literal '*'.
  *
  * @module
  */
@@ -25,8 +30,6 @@ export interface TopicMapper {
 
 const SLASH = /\//g
 const PLUS = /\+/g
-const DOT = /\./g
-const STAR = /\*/g
 
 /** Most topics a mapper remembers; a publisher or subscriber mostly repeats a few. */
 const CACHE_LIMIT = 4096
@@ -46,11 +49,13 @@ function cached(translate: (s: string) => string): (s: string) => string {
   }
 }
 
+/** Characters of a routing key that must not reach an MQTT topic name as they are. */
+const WILDCARD_ESCAPES: Record<string, string> = { '.': '/', '+': '%2B', '#': '%23' }
+const PLAIN_TO_MQTT = /[.+#]/g
+const PLAIN_SPECIAL = /[.+#]/
+
 const slashesToDots = cached((topic) => topic.replace(SLASH, '.'))
-const dotsToSlashes = cached((key) => {
-  const slashed = key.replace(DOT, '/')
-  return slashed.includes('*') ? slashed.replace(STAR, '+') : slashed
-})
+const plainToTopic = cached((key) => key.replace(PLAIN_TO_MQTT, (c) => WILDCARD_ESCAPES[c]!))
 
 /** RabbitMQ's mapping; free for keys without any of the special characters. */
 const plain: TopicMapper = {
@@ -59,13 +64,15 @@ const plain: TopicMapper = {
     const slashed = filter.includes('/') ? filter.replace(SLASH, '.') : filter
     return slashed.includes('+') ? slashed.replace(PLUS, '*') : slashed
   },
-  toTopic: (key) => (key.includes('.') ? dotsToSlashes(key) : key.includes('*') ? key.replace(STAR, '+') : key),
+  // A '*' in a routing key is a literal character (keys are never patterns): it stays '*'.
+  toTopic: (key) => (PLAIN_SPECIAL.test(key) ? plainToTopic(key) : key),
 }
 
 const ESCAPES: Record<string, string> = { '%': '%25', '.': '%2E', '*': '%2A', '/': '.', '+': '*' }
-const UNESCAPES: Record<string, string> = { '%25': '%', '%2E': '.', '%2A': '*', '.': '/', '*': '+' }
+// A bare '*' only comes from an AMQP publisher: a literal star, not the '+' it stands for in patterns.
+const UNESCAPES: Record<string, string> = { '%25': '%', '%2E': '.', '%2A': '*', '.': '/', '+': '%2B', '#': '%23' }
 const TO_AMQP = /[%.*/+]/g
-const TO_MQTT = /%25|%2E|%2A|[.*]/g
+const TO_MQTT = /%25|%2E|%2A|[.+#]/g
 
 /** The escaping mode: every MQTT level survives the round trip, dots included. */
 const escaping: TopicMapper = {

@@ -16,10 +16,15 @@ describe('topicMapper (RabbitMQ mapping)', () => {
     expect(m.toPattern('#')).toBe('#')
   })
 
-  test('routing keys map back, "*" to "+" as RabbitMQ does', () => {
+  test('routing keys map back; a "*" stays a literal "*" (a topic name never holds a wildcard)', () => {
     expect(m.toTopic('a.b.c')).toBe('a/b/c')
-    expect(m.toTopic('a.*')).toBe('a/+')
+    expect(m.toTopic('a.*')).toBe('a/*')
+    expect(m.toTopic(m.toRoutingKey('a*b'))).toBe('a*b')
     expect(m.toTopic('plain')).toBe('plain')
+  })
+
+  test('"+" and "#" in a routing key arrive percent-escaped [MQTT-3.3.2-2]', () => {
+    expect(m.toTopic('a.+.#')).toBe('a/%2B/%23')
   })
 
   test('the dot caveat: a dotted MQTT topic comes back split into levels', () => {
@@ -38,6 +43,16 @@ describe('topicMapper (dot escaping)', () => {
     for (const topic of ['v1.2/x', 'a/b', '100%/done', 'lit*eral/*', 'a.b.c/d%2Ee']) {
       expect(m.toTopic(m.toRoutingKey(topic))).toBe(topic)
     }
+  })
+
+  test('a routing key never becomes a topic with wildcards [MQTT-3.3.2-2]', () => {
+    expect(m.toTopic('a.*')).toBe('a/*')
+    expect(m.toTopic('a.+.#')).toBe('a/%2B/%23')
+  })
+
+  test('a literal "*" level is no wildcard', () => {
+    expect(m.toPattern('*')).toBe('%2A')
+    expect(m.toPattern('a/+/*')).toBe('a.*.%2A')
   })
 
   test('an escaped dot stays inside one AMQP word', () => {

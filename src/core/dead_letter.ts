@@ -9,8 +9,8 @@
 import type { FieldValue, Message, MessageProperties, Table, TypedNumber } from '../api.ts'
 import { log } from '../log.ts'
 
-/** Why a message died (the x-death reason). */
-export type DeathReason = 'expired' | 'rejected' | 'maxlen'
+/** Why a message died (the x-death reason); 'delivery_limit' is a quorum queue's x-delivery-limit. */
+export type DeathReason = 'expired' | 'rejected' | 'maxlen' | 'delivery_limit'
 
 export interface DeathTarget {
   readonly name: string

@@ -27,7 +27,8 @@ export class CoreDelivery implements Delivery {
     this.id = id
     this.consumerTag = consumerTag
     this.queue = source.name
-    this.message = entry.message
+    // consumer null: a get, where a quorum queue always reports x-delivery-count.
+    this.message = source.deliveredMessage(entry, consumer === null)
     this.redelivered = entry.deliveryCount > 0
     this.deliveryCount = entry.deliveryCount
     this.source = source

@@ -50,11 +50,12 @@ describe('exchange.declare', () => {
     expect(e.message).toBe("unknown exchange type 'x-nope'")
   })
 
-  test("a type that is an Erlang atom (\"none\") is an invalid type, as RabbitMQ words it", () => {
+  test("a type that is an Erlang atom (\"none\", \"\") is an invalid type, as RabbitMQ words it", () => {
     const { session } = client(testBroker())
     const e = caught(() => session.declareExchange('x', 'none'))
     expect(e.code).toBe('precondition-failed')
     expect(e.message).toBe("invalid exchange type 'none'")
+    expect(caught(() => session.declareExchange('x', '')).message).toBe("invalid exchange type ''")
   })
 
   test('passive declare of a missing exchange is not-found', () => {

@@ -1,11 +1,15 @@
 /**
- * A classic queue: its message store, consumers and the delivery loop, max-length overflow,
- * message TTL at the head, queue expiry and auto-delete. Routing, bindings and deletion live in
- * the vhost; dead-letter routing goes back through the host.
+ * A queue: its message store, consumers and the delivery loop, max-length overflow, message
+ * TTL at the head, queue expiry and auto-delete. Routing, bindings and deletion live in the
+ * vhost; dead-letter routing goes back through the host.
+ *
+ * A quorum queue (config.type) runs the same machinery with rabbit_fifo's differences: every
+ * message is kept on disk, x-delivery-limit caps returns, redeliveries carry x-delivery-count,
+ * and reject-publish refuses only once the queue is already over its limit.
  *
  * @module
  */
-import type { Message, Table } from '../api.ts'
+import type { Message, Table, TypedNumber } from '../api.ts'
 import type { MessageStore, StoredMessage, StoreFactory } from '../store/store.ts'
 import { type PersistWaiter, PersistWaiters } from './confirms.ts'
 import type { DeathReason } from './dead_letter.ts'
@@ -94,7 +98,13 @@ export class Queue {
     this.config = opts.config
     this.consumers = new ConsumerList(opts.config.singleActiveConsumer)
     this.store = host.storeFactory.create(
-      { vhost: host.name, name: opts.name, durable: opts.durable, maxPriority: opts.config.maxPriority },
+      {
+        vhost: host.name,
+        name: opts.name,
+        durable: opts.durable,
+        maxPriority: opts.config.maxPriority,
+        persistAll: opts.config.type === 'quorum',
+      },
       {
         persisted: (entry) => this.#waiters?.persisted(entry),
         paged: (bytes) => (bytes > 0 ? host.alarm.add(bytes) : host.alarm.remove(-bytes)),
@@ -126,7 +136,7 @@ export class Queue {
     if (this.deleted) return null
     const cfg = this.config
     const size = message.body.byteLength
-    if (cfg.overflow !== 'drop-head' && overLimit(cfg, this.store.readyCount + 1, this.store.readyBytes + size)) {
+    if (cfg.overflow !== 'drop-head' && this.#refuses(size)) {
       if (cfg.overflow === 'reject-publish-dlx') this.host.deadLetter(this, message, 'maxlen')
       return null
     }
@@ -140,7 +150,8 @@ export class Queue {
     this.host.alarm.add(size)
     this.stats.publish++
     if (this.consumers.size !== 0) this.#drain(entry)
-    if (cfg.maxLength >= 0 || cfg.maxLengthBytes >= 0) this.#dropOverflow()
+    // Only drop-head drops: a quorum queue's reject-publish lets the queue run over by one.
+    if (cfg.overflow === 'drop-head' && (cfg.maxLength >= 0 || cfg.maxLengthBytes >= 0)) this.#dropOverflow()
     // A message whose TTL ran out before a consumer could take it goes now (TTL 0).
     if (expiresAt !== 0) this.#expireHead()
     return entry
@@ -166,12 +177,30 @@ export class Queue {
     this.host.alarm.remove(entry.size)
   }
 
-  /** An outstanding entry goes back to its original place; call `drain()` after a batch. */
+  /**
+   * An outstanding entry goes back to its original place; call `drain()` after a batch. Past a
+   * quorum queue's x-delivery-limit it is dead-lettered ('delivery_limit') or dropped instead.
+   */
   requeue(entry: StoredMessage): void {
     if (this.deleted) return
     entry.deliveryCount++
+    const limit = this.config.deliveryLimit
+    if (limit !== undefined && entry.deliveryCount > limit) return this.#dispose(entry, 'delivery_limit')
     this.store.requeue(entry)
     if (entry.expiresAt !== 0) this.#armTtl()
+  }
+
+  /**
+   * The message of `entry` as a client receives it. A quorum queue adds an x-delivery-count
+   * header (a long) once the message was returned, and on every basic.get (`get`), as
+   * rabbit_fifo_client does; the copy shares the body. Other queues hand out the stored message.
+   */
+  deliveredMessage(entry: StoredMessage, get: boolean): Message {
+    const message = entry.message
+    if (this.config.type !== 'quorum' || (entry.deliveryCount === 0 && !get)) return message
+    const count: TypedNumber = { kind: 'typed-number', type: 'l', value: entry.deliveryCount }
+    const headers = { ...message.properties.headers, 'x-delivery-count': count }
+    return { ...message, properties: { ...message.properties, headers } }
   }
 
   /** A reject without requeue: dead-letter ('rejected') or drop. */
@@ -241,6 +270,17 @@ export class Queue {
     this.store.close()
     this.#waiters?.releaseAll()
     return count
+  }
+
+  /**
+   * Whether reject-publish refuses a message of `size` bytes. A classic queue refuses what would
+   * take it over its limits; a quorum queue refuses only while it already is over them (so it
+   * can exceed x-max-length by one message, as rabbit_fifo's enqueuers do).
+   */
+  #refuses(size: number): boolean {
+    const store = this.store
+    if (this.config.type === 'quorum') return overLimit(this.config, store.readyCount, store.readyBytes)
+    return overLimit(this.config, store.readyCount + 1, store.readyBytes + size)
   }
 
   /** x-overflow drop-head: drop (dead-letter 'maxlen') from the head until within the limits. */

@@ -101,7 +101,13 @@ export class CoreSession implements Session, ConsumerSession, FlushTarget, Persi
 
   publish(message: Message, opts?: PublishOptions): PublishResult {
     if (this.closed) throw new TypeError('Cannot publish: the session is closed')
-    return publish(this, message, opts)
+    if (opts?.mandatory !== true) return publish(this, message, opts)
+    // A mandatory publish counted as unroutable is one the adapter returns (return_unroutable).
+    const stats = this.connection.vhostState.stats
+    const unroutable = stats.unroutable
+    const result = publish(this, message, opts)
+    if (result === 'unroutable' && stats.unroutable !== unroutable) stats.returned++
+    return result
   }
 
   consume(queue: string, opts: ConsumeOptions): string {
@@ -117,7 +123,7 @@ export class CoreSession implements Session, ConsumerSession, FlushTarget, Persi
     const conn = this.connection
     conn.access.check('read', 'queue', queue)
     const q = topology.findQueue(conn, queue)
-    const { priority } = consumeArgs(opts.args, queue, conn.vhost)
+    const { priority } = consumeArgs(opts.args, queue, conn.vhost, q.config.type)
     if (q.consumers.hasExclusive() || (opts.exclusive === true && q.consumers.size > 0)) {
       throw accessRefused(`${rs('queue', queue, conn.vhost)} in exclusive use`)
     }

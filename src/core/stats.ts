@@ -12,6 +12,7 @@ export class MessageCounters implements MessageStats {
   publish = 0
   confirm = 0
   unroutable = 0
+  returned = 0
   deliver = 0
   deliverNoAck = 0
   get = 0
@@ -26,6 +27,7 @@ export const COUNTER_NAMES = [
   'publish',
   'confirm',
   'unroutable',
+  'returned',
   'deliver',
   'deliverNoAck',
   'get',

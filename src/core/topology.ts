@@ -14,7 +14,7 @@ import { getExchangeType } from './exchange_type.ts'
 import { fieldTypeName } from './exchanges/field_values.ts'
 import { generatedName } from './names.ts'
 import type { Queue, QueueOwner } from './queue.ts'
-import { classicQueueArguments, queueConfig, validateQueueArgs } from './queue_args.ts'
+import { checkQueueProperties, checkServerNamed, queueArguments, queueConfig, validateQueueArgs } from './queue_args.ts'
 import type { Vhost } from './vhost.ts'
 
 /** Who runs a command: a session of a connection. */
@@ -43,9 +43,10 @@ export function findQueue(actor: Actor, name: string): Queue {
  * RabbitMQ's rabbit_exchange:check_type/1 says "invalid exchange type" when the name is an
  * existing Erlang atom without an exchange module, and "unknown exchange type" otherwise. A node's
  * atom table cannot be reproduced; these are the atoms every node has that clients' own suites
- * use as a bad type (amqp-client.js declares type "none" and expects "invalid exchange type").
+ * use as a bad type (amqp-client.js declares type "none" and expects "invalid exchange type"), and
+ * the empty atom '' that an empty type names.
  */
-const ERLANG_ATOMS = new Set(['none', 'undefined', 'true', 'false', 'ok', 'error', 'infinity', 'null', 'nil', 'all', 'default'])
+const ERLANG_ATOMS = new Set(['', 'none', 'undefined', 'true', 'false', 'ok', 'error', 'infinity', 'null', 'nil', 'all', 'default'])
 
 function unknownTypeWord(type: string): 'invalid' | 'unknown' {
   return ERLANG_ATOMS.has(type) ? 'invalid' : 'unknown'
@@ -63,6 +64,8 @@ export function declareExchange(
     if (!vhost.exchanges.has(name)) throw notFound('exchange', name, vhost.name)
     return
   }
+  // RabbitMQ 4.x: a channel-level 406 (3.x closed the connection with 503); amqp-client.js's
+  // suite expects the channel's onerror to see it.
   if (getExchangeType(type) === undefined) throw preconditionFailed(`${unknownTypeWord(type)} exchange type '${type}'`)
   if (name === '') throw defaultExchangeRefused()
   actor.access.check('configure', 'exchange', name)
@@ -124,6 +127,7 @@ export function declareQueue(actor: Actor, name: string, opts: DeclareOptions & 
   const durable = (opts.durable ?? false) && !exclusive
   const autoDelete = opts.autoDelete ?? false
   if (name.startsWith('amq.')) throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`)
+  if (name === '') checkServerNamed(opts.args)
   const actual = name === '' ? generatedName('amq.gen') : name
   actor.access.check('configure', 'queue', actual)
   const owner = exclusive ? actor.owner : null
@@ -133,7 +137,7 @@ export function declareQueue(actor: Actor, name: string, opts: DeclareOptions & 
     const entity = { kind: 'queue', name: actual, vhost: vhost.name } as const
     assertField('durable', existing.durable, durable, entity)
     assertField('auto_delete', existing.autoDelete, autoDelete, entity)
-    assertArgs(existing.args, opts.args, classicQueueArguments, entity)
+    assertArgs(existing.args, opts.args, queueArguments(existing.config.type), entity)
     existing.touch()
     return info(existing)
   }
@@ -148,7 +152,9 @@ export function declareQueue(actor: Actor, name: string, opts: DeclareOptions & 
     actor.access.check('write', 'exchange', dlx)
   }
   validateQueueArgs(opts.args, actual, vhost.name)
-  const q = vhost.addQueue({ name: actual, durable, autoDelete, owner, args: opts.args, config: queueConfig(opts.args) })
+  const config = queueConfig(opts.args)
+  checkQueueProperties(config.type, { durable, exclusive, autoDelete }, actual, vhost.name)
+  const q = vhost.addQueue({ name: actual, durable, autoDelete, owner, args: opts.args, config })
   return info(q)
 }
 
@@ -169,12 +175,17 @@ export function purgeQueue(actor: Actor, name: string): number {
   return findQueue(actor, name).purge()
 }
 
-/** rabbit_channel:binding_action_with_checks/10, then the lookups rabbit_binding does. */
-function resolveBinding(actor: Actor, b: Binding): { source: Exchange; destination: Destination } {
-  const vhost = actor.vhostState
+/** rabbit_channel:binding_action_with_checks/10: permissions and the default exchange. */
+function checkBindingAction(actor: Actor, b: Binding): void {
   actor.access.check('write', b.destinationKind, b.destination)
   if (b.source === '' || (b.destinationKind === 'exchange' && b.destination === '')) throw defaultExchangeRefused()
   actor.access.check('read', 'exchange', b.source)
+}
+
+/** checkBindingAction, then the lookups rabbit_binding:add does. */
+function resolveBinding(actor: Actor, b: Binding): { source: Exchange; destination: Destination } {
+  const vhost = actor.vhostState
+  checkBindingAction(actor, b)
   const source = vhost.exchanges.get(b.source)
   if (source === undefined) throw notFound('exchange', b.source, vhost.name)
   if (b.destinationKind === 'exchange') {
@@ -194,8 +205,18 @@ export function bind(actor: Actor, b: Binding): void {
   actor.vhostState.bind(source, destination, b.routingKey, b.args)
 }
 
-/** Unbinding a binding that does not exist succeeds, as in RabbitMQ. */
+/**
+ * Unbinding succeeds when the binding, its source or its destination does not exist: RabbitMQ
+ * 3.x's rabbit_binding:remove/3 reports only absent (crashed) queues, not missing ones, and checks
+ * exclusivity only for a binding it is about to remove.
+ */
 export function unbind(actor: Actor, b: Binding): void {
-  const { source, destination } = resolveBinding(actor, b)
-  actor.vhostState.unbind(source, destination, b.routingKey, b.args)
+  const vhost = actor.vhostState
+  checkBindingAction(actor, b)
+  const source = vhost.exchanges.get(b.source)
+  if (source === undefined) return
+  const destination = b.destinationKind === 'exchange' ? vhost.exchanges.get(b.destination) : vhost.queues.get(b.destination)
+  if (destination === undefined) return
+  if (destination.kind === 'queue' && source.router.hasBindings(destination)) checkExclusive(actor, destination)
+  vhost.unbind(source, destination, b.routingKey, b.args)
 }

@@ -23,14 +23,18 @@ export interface VhostContext {
   readonly observer?: DefinitionsObserver
 }
 
-/** The exchanges every vhost starts with (rabbit_vhost: amq.* are durable system exchanges). */
-const predeclared: [string, string][] = [
-  ['', 'direct'],
-  ['amq.direct', 'direct'],
-  ['amq.fanout', 'fanout'],
-  ['amq.topic', 'topic'],
-  ['amq.headers', 'headers'],
-  ['amq.match', 'headers'],
+/**
+ * The exchanges every vhost starts with (rabbit_vhost:do_add/3: amq.* are durable system
+ * exchanges; amq.rabbitmq.trace, the firehose tracer's, is internal). Name, type, internal.
+ */
+const predeclared: [string, string, boolean][] = [
+  ['', 'direct', false],
+  ['amq.direct', 'direct', false],
+  ['amq.fanout', 'fanout', false],
+  ['amq.topic', 'topic', false],
+  ['amq.headers', 'headers', false],
+  ['amq.match', 'headers', false],
+  ['amq.rabbitmq.trace', 'topic', true],
 ]
 
 export class Vhost implements QueueHost {
@@ -52,8 +56,8 @@ export class Vhost implements QueueHost {
     this.alarm = ctx.alarm
     this.storeFactory = ctx.storeFactory
     this.#observer = ctx.observer
-    for (const [xname, type] of predeclared) {
-      this.addExchange({ name: xname, type, durable: true, autoDelete: false, internal: false, args: undefined })
+    for (const [xname, type, internal] of predeclared) {
+      this.addExchange({ name: xname, type, durable: true, autoDelete: false, internal, args: undefined })
     }
     this.defaultExchange = this.exchanges.get('')!
   }

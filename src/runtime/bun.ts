@@ -18,6 +18,8 @@ type RawSocket = Bun.Socket<BunSocket | undefined>
 class BunSocket implements Socket {
   readonly remoteAddress: string
   readonly remotePort: number
+  readonly localAddress: string | undefined
+  readonly localPort: number | undefined
   #raw: RawSocket
   #closed = false
   #error: Error | undefined
@@ -35,6 +37,8 @@ class BunSocket implements Socket {
     this.#raw = raw
     this.remoteAddress = raw.remoteAddress
     this.remotePort = raw.remotePort
+    this.localAddress = raw.localAddress
+    this.localPort = raw.localPort
     raw.setNoDelay(true)
   }
 

@@ -18,6 +18,8 @@ const END_TIMEOUT_MS = 5000
 class NodeSocket implements Socket {
   readonly remoteAddress: string
   readonly remotePort: number
+  readonly localAddress: string | undefined
+  readonly localPort: number | undefined
   #raw: NetSocket
   #closed = false
   #error: Error | undefined
@@ -29,6 +31,8 @@ class NodeSocket implements Socket {
     this.#raw = raw
     this.remoteAddress = raw.remoteAddress ?? ''
     this.remotePort = raw.remotePort ?? 0
+    this.localAddress = raw.localAddress
+    this.localPort = raw.localPort
     raw.setNoDelay(true)
     raw.on('error', (error) => {
       this.#error ??= error

@@ -9,6 +9,9 @@
 export interface Socket {
   readonly remoteAddress: string
   readonly remotePort: number
+  /** This end of the connection (the management API names connections "peer -> local"). */
+  readonly localAddress?: string
+  readonly localPort?: number
   /**
    * Queues bytes for sending. The socket keeps a reference to `data` (it does not copy it), so
    * the caller must not reuse the buffer. Returns false when the outgoing buffer is above the

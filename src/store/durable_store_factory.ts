@@ -41,7 +41,8 @@ export class DurableStoreFactory implements StoreFactory {
       const dir = join(this.#transientRoot, String(++this.#transientQueues))
       return new SegmentStore(dir, queue.maxPriority, hooks, this.#ctx, { transientOnly: true })
     }
-    return new SegmentStore(join(this.#root, queueDirName(queue.vhost, queue.name)), queue.maxPriority, hooks, this.#ctx)
+    const dir = join(this.#root, queueDirName(queue.vhost, queue.name))
+    return new SegmentStore(dir, queue.maxPriority, hooks, this.#ctx, { persistAll: queue.persistAll === true })
   }
 
   /**

@@ -54,6 +54,8 @@ export interface SegmentStoreOptions {
    * goes with the queue or the broker.
    */
   transientOnly?: boolean
+  /** Treat every message of this (durable) queue as persistent: a quorum queue's store. */
+  persistAll?: boolean
 }
 
 /** How far ahead of the last delivery the delivered mark is written, in sequence numbers. */
@@ -83,6 +85,7 @@ export class SegmentStore implements MessageStore, EntryLoader {
   /** Made on first use (most non-durable queues never page anything out). */
   #segmentLog: SegmentLog | undefined
   readonly #transientOnly: boolean
+  readonly #persistAll: boolean
   /** Written to disk ahead of deliveries (see delivered_mark.ts). */
   #deliveredMark = 0
   /** Body bytes of this store's entries counted in the shared persistent budget. */
@@ -97,6 +100,7 @@ export class SegmentStore implements MessageStore, EntryLoader {
     this.#ready = new ReadyList(maxPriority)
     this.#hooks = hooks
     this.#transientOnly = opts.transientOnly === true
+    this.#persistAll = opts.persistAll === true
     this.#transientBudget = ctx.transientBudget ?? ctx.budget
     if (!this.#transientOnly) this.#recover()
   }
@@ -128,7 +132,8 @@ export class SegmentStore implements MessageStore, EntryLoader {
   append(message: Message, opts: AppendOptions): StoredMessage {
     const seq = ++this.#seq
     if (this.#closed) return new MemoryEntry(seq, message, opts)
-    const persistent = !this.#transientOnly && (message.properties.deliveryMode === 2 || this.#ctx.persistAll === true)
+    const persistent =
+      !this.#transientOnly && (message.properties.deliveryMode === 2 || this.#persistAll || this.#ctx.persistAll === true)
     const budget = persistent ? this.#ctx.budget : this.#transientBudget
     const fits = budget.used + opts.size <= budget.limit
     if (!persistent && fits) {

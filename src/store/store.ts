@@ -87,6 +87,11 @@ export interface StoreQueueInfo {
   readonly durable: boolean
   /** x-max-priority, 0 without priorities. */
   readonly maxPriority: number
+  /**
+   * Keep every message across restarts, whatever its delivery mode (a quorum queue persists
+   * all it holds). Absent: only persistent messages (deliveryMode 2) on a durable queue.
+   */
+  readonly persistAll?: boolean
 }
 
 /** Creates the store of each new queue. */

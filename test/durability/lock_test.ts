@@ -25,8 +25,9 @@ describe('data directory lock', () => {
   }, 60_000)
 
   test('a holder that is a zombie (killed, not yet reaped by its parent) does not block the next start', async () => {
-    // `true &` exits at once; its parent then execs into sleep and never reaps it: a zombie.
-    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] })
+    // The background child exits after the shell has exec'd into sleep, which never reaps it:
+    // a zombie (a child exiting before the exec could be reaped by the shell itself).
+    const parent = spawn('sh', ['-c', 'sleep 0.3 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] })
     try {
       let out = ''
       parent.stdout!.on('data', (chunk: Buffer) => (out += chunk))

@@ -35,9 +35,9 @@ describe('/api/exchanges', () => {
     const list = await api('GET', '/exchanges/%2F')
     expect(list.status).toBe(200)
     const names = (list.body as { name: string }[]).map((x) => x.name)
-    expect(names).toEqual(['', 'amq.direct', 'amq.fanout', 'amq.headers', 'amq.match', 'amq.topic'])
+    expect(names).toEqual(['', 'amq.direct', 'amq.fanout', 'amq.headers', 'amq.match', 'amq.rabbitmq.trace', 'amq.topic'])
     const all = await api('GET', '/exchanges')
-    expect(all.body.length).toBeGreaterThanOrEqual(6)
+    expect(all.body.length).toBeGreaterThanOrEqual(7)
   })
 
   test('amq.default in the path is the default exchange', async () => {

@@ -32,7 +32,7 @@ describe('GET /api/overview', () => {
     const before = (await api('GET', '/overview')).body
     expect(before).toMatchObject({ product_name: 'Warren', rabbitmq_version: expect.any(String), node: expect.any(String) })
     expect(before.exchange_types.map((t: { name: string }) => t.name)).toEqual(expect.arrayContaining(['direct', 'fanout', 'topic', 'headers']))
-    expect(before.object_totals).toMatchObject({ connections: 1, channels: 1, queues: 1, exchanges: 6, consumers: 0 })
+    expect(before.object_totals).toMatchObject({ connections: 1, channels: 1, queues: 1, exchanges: 7, consumers: 0 })
     for (let i = 0; i < 5; i++) ch.sendToQueue(q, Buffer.from('x'))
     await waitForDepth(ch, q, 5)
     const after = await waitFor(async () => {

@@ -7,6 +7,7 @@ import { connect } from 'node:net'
 import type { Channel, ChannelModel } from 'amqplib'
 import { amqplibConnect, closeQuietly, uniq } from '../helpers/amqp.ts'
 import { startBroker, type TestBroker } from '../helpers/broker.ts'
+import { connectMqtt, endAll } from '../helpers/mqtt.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { GUEST_AUTH, readUntil, SseClient } from './sse_client.ts'
 
@@ -78,6 +79,52 @@ describe('GET /api/sse/{vhost} (live subscription)', () => {
       expect(client.payloads).toEqual(['21', '19', 'fence'])
     } finally {
       client.close()
+    }
+  })
+
+  test('a dotted topic stays one level, as for an MQTT subscription to the same filter (mqttTopicDotEscaping default)', async () => {
+    const root = uniq('dotted')
+    const client = new SseClient(`${broker.httpUrl}/api/sse/%2F?filter=${root}/%2B/x`)
+    const split = new SseClient(`${broker.httpUrl}/api/sse/%2F?filter=${root}/v1/2/x`)
+    const mqttSub = await connectMqtt(broker.mqttUrl, { version: 5 })
+    const mqttPub = await connectMqtt(broker.mqttUrl, { version: 5 })
+    try {
+      await Promise.all([client.opened(), split.opened()])
+      await mqttSub.subscribe(`${root}/+/x`, { qos: 1 })
+      await publishTopic(`${root}/v1.2/x`, 'from-http')
+      await mqttPub.publish(`${root}/v1.2/x`, 'from-mqtt', { qos: 1 })
+      const events = await client.received(2)
+      expect(events.map((e) => [e.data.payload, e.data.topic, e.data.routing_key])).toEqual([
+        ['from-http', `${root}/v1.2/x`, `${root}.v1%2E2.x`],
+        ['from-mqtt', `${root}/v1.2/x`, `${root}.v1%2E2.x`],
+      ])
+      // The MQTT subscription to the same filter saw the same two messages under the same topic.
+      const got = await mqttSub.waitMessages(2, `${root}/v1.2/x`)
+      expect(got.map((m) => m.text)).toEqual(['from-http', 'from-mqtt'])
+      // Neither reached the filter that splits the dotted level.
+      await publishTopic(`${root}/v1/2/x`, 'fence')
+      await split.received(1)
+      expect(split.payloads).toEqual(['fence'])
+    } finally {
+      client.close()
+      split.close()
+      await endAll(mqttSub, mqttPub)
+    }
+  })
+
+  test("with mqttTopicDotEscaping false SSE filters follow RabbitMQ's lossy mapping, like MQTT", async () => {
+    const lossy = await startBroker({ mqttTopicDotEscaping: false })
+    const root = uniq('lossy')
+    const client = new SseClient(`${lossy.httpUrl}/api/sse/%2F?filter=${root}/v1/2/x`)
+    try {
+      await client.opened()
+      const response = await fetch(`${lossy.httpUrl}/api/topics/%2F/${root}/v1.2/x`, { method: 'POST', headers: { Authorization: GUEST_AUTH }, body: 'split' })
+      expect(response.status).toBe(200)
+      const [event] = await client.received(1)
+      expect([event!.data.payload, event!.data.topic, event!.data.routing_key]).toEqual(['split', `${root}/v1/2/x`, `${root}.v1.2.x`])
+    } finally {
+      client.close()
+      await lossy.stop()
     }
   })
 

@@ -287,10 +287,11 @@ describe('AMQP -> MQTT 5.0 property mapping (as RabbitMQ mc_mqtt)', () => {
 })
 
 describe('topic mapping edge cases', () => {
-  test("default mapping: an MQTT topic with a dot becomes extra levels (RabbitMQ's documented caveat)", async () => {
+  test("RabbitMQ's lossy mapping (mqttTopicDotEscaping false): an MQTT topic with a dot becomes extra levels", async () => {
+    const b = await startBroker({ mqttTopicDotEscaping: false })
     const root = uniqueId('dot')
-    const levels = await connectMqtt(broker.mqttUrl, { version: 5 })
-    const pub = await connectMqtt(broker.mqttUrl, { version: 5 })
+    const levels = await connectMqtt(b.mqttUrl, { version: 5 })
+    const pub = await connectMqtt(b.mqttUrl, { version: 5 })
     try {
       await levels.subscribe(`${root}/x/y`, { qos: 1 })
       // 'root/x.y' -> routing key 'root.x.y' -> MQTT 'root/x/y'.
@@ -299,11 +300,12 @@ describe('topic mapping edge cases', () => {
       expect(m?.text).toBe('dotted')
     } finally {
       await endAll(levels, pub)
+      await b.stop()
     }
   })
 
-  test('opt-in dot escaping (mqttTopicDotEscaping): a dotted MQTT topic round-trips exactly and stays one level', async () => {
-    const b = await startBroker({ mqttTopicDotEscaping: true })
+  test('dot escaping (mqttTopicDotEscaping, the default): a dotted MQTT topic round-trips exactly and stays one level', async () => {
+    const b = await startBroker()
     const root = uniqueId('esc')
     const exact = await connectMqtt(b.mqttUrl, { version: 5 })
     const levels = await connectMqtt(b.mqttUrl, { version: 5 })

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startBroker, type TestBroker } from '../helpers/broker.ts'
 import { amqplibConnect, closeQuietly, consumeN } from '../helpers/amqp.ts'
 import { VERSIONS, connectMqtt, connectRefused, endAll, fence, uniqueId } from '../helpers/mqtt.ts'
-import { RC } from '../helpers/raw_mqtt.ts'
+import { CONNACK, RC, RawMqtt, connectPacket, decodeConnack } from '../helpers/raw_mqtt.ts'
 
 // Authentication against Warren's users and vhost selection as RabbitMQ does it: the username
 // "vhost:user" picks the vhost, otherwise the configured default vhost ("/").
@@ -130,9 +130,40 @@ describe('anonymous connections', () => {
     })
   }
 
+  test('v5: a password without a user name is allowed (MQTT 5.0 3.1.2.9) and logs in anonymously', async () => {
+    const raw = await RawMqtt.open(broker.mqttPort, 5)
+    try {
+      const connack = await raw.connect({ clientId: uniqueId('pwonly'), username: undefined, password: 'some-token' })
+      expect(connack.code).toBe(0)
+      expect(await raw.subscribe(1, [{ filter: `anon/${uniqueId('t')}`, qos: 1 }])).toEqual([1])
+    } finally {
+      raw.destroy()
+    }
+  })
+
+  test('v3.1.1: a password without a user name closes the connection [MQTT-3.1.2-22]', async () => {
+    const raw = await RawMqtt.open(broker.mqttPort, 4)
+    try {
+      raw.write(connectPacket({ version: 4, clientId: uniqueId('pwonly'), password: 'secret' }))
+      await raw.waitClosed()
+      expect(raw.queued.map((p) => p.type)).not.toContain(CONNACK)
+    } finally {
+      raw.destroy()
+    }
+  })
+
   test('with mqttAllowAnonymous false a CONNECT without a username is refused', async () => {
     const b = await startBroker({ mqttAllowAnonymous: false })
     try {
+      // A v5 password alone is no login either.
+      const raw = await RawMqtt.open(b.mqttPort, 5)
+      try {
+        raw.write(connectPacket({ version: 5, clientId: uniqueId('pwonly'), password: 'guest' }))
+        expect(decodeConnack(await raw.expect(CONNACK), 5).code).toBe(RC.notAuthorized)
+        await raw.waitClosed()
+      } finally {
+        raw.destroy()
+      }
       const v4 = await connectRefused(b.mqttUrl, { version: 4, username: undefined, password: undefined })
       expect([4, 5]).toContain(v4)
       const v5 = await connectRefused(b.mqttUrl, { version: 5, username: undefined, password: undefined })

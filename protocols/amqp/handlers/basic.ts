@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Message, MessageProperties } from '../../../src/api.ts'
+import type { Message, MessageProperties, PublishOptions } from '../../../src/api.ts'
 import { AmqpError } from '../codec/errors.ts'
 import type { MethodArgs } from '../codec/methods.ts'
 import { ReplyCode } from '../spec/generated.ts'
@@ -60,6 +60,9 @@ export function publishContent(
   else routeMessage(ch, message, method.mandatory, ch.confirms?.next())
 }
 
+/** Options of a mandatory publish without a confirm, shared so that publish allocates nothing. */
+const MANDATORY: PublishOptions = Object.freeze({ mandatory: true })
+
 /**
  * Publishes to the core. An unroutable mandatory message gets basic.return, written before the
  * confirm the core may already have issued from inside publish().
@@ -67,7 +70,8 @@ export function publishContent(
 export function routeMessage(ch: AmqpChannel, message: Message, mandatory: boolean, confirmId: number | undefined): void {
   ch.holdConfirms()
   try {
-    const result = ch.session.publish(message, confirmId === undefined ? undefined : { confirmId })
+    const opts = confirmId !== undefined ? { confirmId, mandatory } : mandatory ? MANDATORY : undefined
+    const result = ch.session.publish(message, opts)
     if (result === 'unroutable' && mandatory) {
       ch.send('basic.return', {
         replyCode: ReplyCode.NO_ROUTE,

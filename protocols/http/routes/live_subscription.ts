@@ -20,6 +20,8 @@ export interface LiveOptions {
   /** x-max-length of the subscription queue. */
   queueLimit: number
   payloadEncoding: 'auto' | 'base64'
+  /** The `topic` of a routing key (the app's MQTT topic mapping). */
+  toTopic: (routingKey: string) => string
 }
 
 export class LiveSubscription implements SessionEvents {
@@ -83,7 +85,7 @@ export class LiveSubscription implements SessionEvents {
 
   deliver(d: Delivery): void {
     // The data line is encoded once per message and shared by every subscriber.
-    this.#stream?.pushEvent('', d.id, eventDataLine(d.message, false, this.#encoding))
+    this.#stream?.pushEvent('', d.id, eventDataLine(d.message, false, this.#encoding, this.#opts.toTopic))
   }
 
   flush(): void {

@@ -7,7 +7,7 @@
  */
 import { Buffer } from 'node:buffer'
 import type { FieldValue, Message, MessageProperties, Table } from '../../../src/api.ts'
-import { routingKeyToTopic } from './topic_filter.ts'
+import { topicMapping } from './topic_filter.ts'
 
 /** JSON form of api.MessageProperties, as the management API names the fields. */
 export interface JsonProperties {
@@ -124,12 +124,21 @@ export function decodePayload(payload: string, encoding: PayloadEncoding): Uint8
 const autoCache = new WeakMap<Message, string>()
 const base64Cache = new WeakMap<Message, string>()
 
+/** The topic of a routing key when the caller names no mapping: the default (escaping) one. */
+const defaultToTopic = topicMapping(true).toTopic
+
 /**
  * The `data` of an SSE event for `message`:
- * `{exchange, routing_key, topic, properties, payload, payload_encoding, redelivered}`.
- * Hot path (every delivery to every stream).
+ * `{exchange, routing_key, topic, properties, payload, payload_encoding, redelivered}`; `toTopic`
+ * is the app's topic mapping (the same for every call with one message). Hot path (every
+ * delivery to every stream).
  */
-export function eventData(message: Message, redelivered: boolean, force: 'auto' | 'base64'): string {
+export function eventData(
+  message: Message,
+  redelivered: boolean,
+  force: 'auto' | 'base64',
+  toTopic: (routingKey: string) => string = defaultToTopic,
+): string {
   const cache = force === 'auto' ? autoCache : base64Cache
   let head = cache.get(message)
   if (head === undefined) {
@@ -137,7 +146,7 @@ export function eventData(message: Message, redelivered: boolean, force: 'auto' 
     const json = JSON.stringify({
       exchange: message.exchange,
       routing_key: message.routingKey,
-      topic: routingKeyToTopic(message.routingKey),
+      topic: toTopic(message.routingKey),
       properties: propertiesToJson(message.properties),
       payload,
       payload_encoding: encoding,
@@ -159,13 +168,18 @@ const lastLine: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0), new Uint8A
  * stream it goes to: only the `id:` line before it differs between subscribers. The bytes are
  * shared: never modify them. Hot path (every delivery to every stream).
  */
-export function eventDataLine(message: Message, redelivered: boolean, force: 'auto' | 'base64'): Uint8Array {
+export function eventDataLine(
+  message: Message,
+  redelivered: boolean,
+  force: 'auto' | 'base64',
+  toTopic: (routingKey: string) => string = defaultToTopic,
+): Uint8Array {
   const slot = (force === 'auto' ? 0 : 2) + (redelivered ? 1 : 0)
   if (lastMessage[slot] === message) return lastLine[slot]!
   const cache = lineCaches[slot]!
   let line = cache.get(message)
   if (line === undefined) {
-    line = utf8.encode(`data: ${eventData(message, redelivered, force)}\n\n`)
+    line = utf8.encode(`data: ${eventData(message, redelivered, force, toTopic)}\n\n`)
     cache.set(message, line)
   }
   lastMessage[slot] = message

@@ -20,6 +20,7 @@ import { sseRoutes } from './sse.ts'
 import { sseQueueRoutes } from './sse_queue.ts'
 import { HeartbeatTicker } from './sse_stream.ts'
 import { StreamRecords } from './stream_records.ts'
+import { topicMapping, type TopicMapping } from './topic_filter.ts'
 
 /** Web messaging settings (config fields `sse…` and `httpTopicExchange`, see src/config.ts). */
 export interface MessagingOptions {
@@ -39,6 +40,8 @@ export interface MessagingOptions {
   resumeTimeoutMs: number
   /** Events written per batch before a delivery burst is cut short. */
   maxBatchEvents: number
+  /** MQTT-style topics follow the MQTT adapter's mapping (config `mqttTopicDotEscaping`, see topic_filter.ts). */
+  topicDotEscaping: boolean
 }
 
 export const DEFAULT_MESSAGING_OPTIONS: MessagingOptions = {
@@ -50,12 +53,15 @@ export const DEFAULT_MESSAGING_OPTIONS: MessagingOptions = {
   liveQueueLimit: 10_000,
   resumeTimeoutMs: 30_000,
   maxBatchEvents: 512,
+  topicDotEscaping: true,
 }
 
 /** State shared by the messaging routes of one app. */
 export interface MessagingContext {
   readonly deps: HttpDeps
   readonly opts: MessagingOptions
+  /** MQTT-style topics <-> AMQP keys, per `opts.topicDotEscaping`. */
+  readonly topics: TopicMapping
   readonly heartbeats: HeartbeatTicker
   /** Queue streams by id, attached or waiting for a reconnect. */
   readonly leases: Map<string, QueueLease>
@@ -69,6 +75,7 @@ export function messagingRoutes(deps: HttpDeps): Hono<HttpEnv> {
   const ctx: MessagingContext = {
     deps,
     opts,
+    topics: topicMapping(opts.topicDotEscaping),
     heartbeats: new HeartbeatTicker(opts.heartbeatMs),
     leases: new Map(),
     records: new StreamRecords(opts.resumeTimeoutMs),

@@ -4,7 +4,8 @@
  *   `{properties, routing_key, payload, payload_encoding}`, answering `{"routed": bool}` as
  *   rabbit_mgmt_wm_exchange_publish does (the exchange "amq.default" is the default exchange);
  * - `POST /api/topics/{vhost}/{topic...}`: the raw request body published to the topic exchange
- *   (amq.topic) under the MQTT topic of the path ("a/b" routes as "a.b"), its Content-Type kept.
+ *   (amq.topic) under the MQTT topic of the path ("a/b" routes as "a.b", mapped as the MQTT
+ *   adapter maps topics: topic_filter.ts), its Content-Type kept.
  *
  * Each request publishes through a short-lived core connection with a publisher confirm, so the
  * answer comes once every queue has taken the message (persisted, for durable ones), as
@@ -21,7 +22,7 @@ import { badRequest, HttpError } from '../errors.ts'
 import { parseJson } from '../schemas.ts'
 import { decodePayload, propertiesFromJson } from './message_json.ts'
 import { connectFor, type MessagingContext } from './messaging.ts'
-import { topicNameProblem, topicToRoutingKey } from './topic_filter.ts'
+import { topicNameProblem } from './topic_filter.ts'
 
 const shortString = z.string().max(255)
 const octet = z.number().int().min(0).max(255)
@@ -79,7 +80,7 @@ export function publishRoutes(app: Hono<HttpEnv>, ctx: MessagingContext): void {
     if (contentType !== undefined) properties.contentType = contentType
     const routed = await publishOne(c, c.req.param('vhost'), {
       exchange: ctx.opts.topicExchange,
-      routingKey: topicToRoutingKey(topic),
+      routingKey: ctx.topics.toRoutingKey(topic),
       properties,
       body: new Uint8Array(await c.req.arrayBuffer()),
     })

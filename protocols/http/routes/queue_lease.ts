@@ -37,6 +37,8 @@ export interface LeaseOptions {
   /** Most unconfirmed deliveries (the consumer prefetch); at least 1. */
   prefetch: number
   payloadEncoding: 'auto' | 'base64'
+  /** The `topic` of a routing key (the app's MQTT topic mapping); default: the escaping one. */
+  toTopic?: (routingKey: string) => string
   /** How long the lease waits for a reconnect before requeueing and closing. */
   resumeTimeoutMs: number
   /** The lease closed (expiry, queue deleted, broker shutdown): forget it. */
@@ -288,7 +290,7 @@ export class QueueLease implements SessionEvents {
     this.#lastDelivered = n
     if (key !== undefined) this.#dirty = true
     // Without a response the delivery just stays unacked; a reconnect requeues it.
-    this.#stream?.push(`id: ${this.id}:${n}\ndata: ${eventData(d.message, d.redelivered, this.#opts.payloadEncoding)}\n\n`)
+    this.#stream?.push(`id: ${this.id}:${n}\ndata: ${eventData(d.message, d.redelivered, this.#opts.payloadEncoding, this.#opts.toTopic)}\n\n`)
   }
 
   flush(): void {

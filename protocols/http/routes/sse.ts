@@ -49,7 +49,7 @@ export function sseRoutes(app: Hono<HttpEnv>, ctx: MessagingContext): void {
     )
     const bindingKeys = [...query.binding_key]
     for (const filter of query.filter) {
-      const translated = filterToPattern(filter)
+      const translated = filterToPattern(filter, ctx.topics)
       if ('problem' in translated) throw badRequest(`filter: ${translated.problem}`)
       bindingKeys.push(translated.pattern)
     }
@@ -61,6 +61,7 @@ export function sseRoutes(app: Hono<HttpEnv>, ctx: MessagingContext): void {
       bindingKeys,
       queueLimit: ctx.opts.liveQueueLimit,
       payloadEncoding: query.payload_encoding,
+      toTopic: ctx.topics.toTopic,
     })
     const stream = new SseStream({
       onWritable: (writable) => subscription.setWritable(writable),

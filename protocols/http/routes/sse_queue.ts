@@ -62,6 +62,7 @@ export function sseQueueRoutes(app: Hono<HttpEnv>, ctx: MessagingContext): void 
         mode: resumed?.ack ?? q.ack,
         prefetch: resumed?.prefetch ?? q.prefetch ?? Math.min(ctx.opts.prefetch, ctx.opts.maxPrefetch),
         payloadEncoding: resumed?.enc ?? q.payload_encoding,
+        toTopic: ctx.topics.toTopic,
         resumeTimeoutMs: ctx.opts.resumeTimeoutMs,
         onClosed: (closed) => ctx.leases.delete(closed.id),
         records: ctx.records,

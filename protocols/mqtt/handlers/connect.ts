@@ -122,15 +122,16 @@ export function handleConnect(conn: MqttConnection, packet: IConnectPacket): voi
     assigned = true
   }
 
-  // Login.
+  // Login. No user name is an anonymous login; v5 allows a password without one (MQTT 5.0
+  // 3.1.2.9, e.g. a token for enhanced authentication we do not offer): it is ignored then.
   let username = packet.username
   let password = packet.password === undefined ? undefined : packet.password.toString('utf8')
-  if (username === undefined && password === undefined) {
+  if (username === undefined) {
     if (!opts.allowAnonymous) return refuse(conn, RC.NOT_AUTHORIZED)
     username = opts.anonymousUser.username
     password = opts.anonymousUser.password
   }
-  const login = splitVhost(username ?? '', opts.defaultVhost)
+  const login = splitVhost(username, opts.defaultVhost)
   const remoteAddress = conn.socket.remoteAddress
   let user: AuthenticatedUser
   let core: Connection
@@ -207,6 +208,8 @@ function establish(
   const { record, existed } = ctx.registry.load(key, Date.now())
   const resume = !packet.clean && record !== undefined
   if (!resume && existed) {
+    // The old session ends: its record, its queues, and shared queues it was the last member of.
+    const emptied = ctx.registry.delete(key)
     try {
       const s = session.coreSession
       s.deleteQueue(sessionQueueName(clientId, 0))
@@ -214,7 +217,7 @@ function establish(
     } catch (error) {
       log.warn('MQTT could not delete an old session queue', { ...conn.logContext, error: String(error) })
     }
-    ctx.registry.delete(key)
+    if (emptied.length > 0) session.subscriptions.deleteSharedQueues(emptied)
   }
 
   conn.established(session, keepAlive)

@@ -1,11 +1,15 @@
 /**
- * UNSUBSCRIBE: removes each filter; v5 UNSUBACK says per filter whether it existed.
+ * UNSUBSCRIBE: removes each filter; v5 UNSUBACK says per filter whether it existed, or 0x8F Topic
+ * Filter invalid for a filter no SUBSCRIBE could have made (MQTT 5.0 3.11.3: the UNSUBACK reason
+ * for it; the packet itself is well-formed, so no disconnect as Mosquitto's 0x81). v3.1.1
+ * UNSUBACK carries no codes.
  *
  * @module
  */
 import type { IUnsubscribePacket } from 'mqtt-packet'
 import type { MqttConnection } from '../connection.ts'
 import { reasonFor, RC } from '../reason_codes.ts'
+import { parseSharedFilter, topicFilterProblem } from '../topic.ts'
 import { filtersWellFormed } from './subscribe.ts'
 
 export function handleUnsubscribe(conn: MqttConnection, packet: IUnsubscribePacket): void {
@@ -20,6 +24,11 @@ export function handleUnsubscribe(conn: MqttConnection, packet: IUnsubscribePack
   const codes: number[] = []
   let changed = false
   for (const filter of filters) {
+    const shared = parseSharedFilter(filter)
+    if (shared === 'invalid' || (shared === undefined && topicFilterProblem(filter) !== undefined)) {
+      codes.push(RC.TOPIC_FILTER_INVALID)
+      continue
+    }
     try {
       const removed = session.subscriptions.remove(filter)
       changed ||= removed

@@ -83,7 +83,7 @@ export class CoreManagementActor implements ManagementActor, Actor {
         qstats.redeliver++
         vstats.redeliver++
       }
-      out.push({ message: entry.message, redelivered, remaining: q.store.readyCount })
+      out.push({ message: q.deliveredMessage(entry, true), redelivered, remaining: q.store.readyCount })
     }
     for (const entry of taken) {
       if (opts.settle === 'ack') q.ack(entry)

@@ -17,6 +17,7 @@ import {
   type ExchangeSummary,
   type Management,
   type ManagementActor,
+  type NodeSummary,
   type PermissionSummary,
   type QueueSummary,
   type SessionSummary,
@@ -37,6 +38,7 @@ import { CoreManagementActor } from './actor.ts'
 import * as admin from './admin.ts'
 import { connectionConsumers, connectionName, connectionSummary, sessionSummary } from './clients.ts'
 import { exportAccess, exportEntities, importDefinitions } from './definitions.ts'
+import { fileDescriptorLimit, openFileDescriptors, processId, processorCount } from './node_info.ts'
 import { exchangeSummary, queueSummary, sampleActivity, vhostBindings, vhostLengths, vhostSummary } from './summaries.ts'
 
 /** Kept in step with package.json. */
@@ -54,6 +56,8 @@ export interface ManagementHost {
   alarms(): string[]
   /** Bytes held at which publishers are blocked; 0 when the alarm is off. */
   readonly memoryLimit: number
+  /** The disk alarm's last reading and limit (bytes); absent in tests without one. */
+  readonly disk?: { readonly free: number | undefined; readonly limit: number }
   readonly directReply: DirectReply
   /** Creates a vhost with its amq.* exchanges. */
   addVhost(name: string): void
@@ -109,6 +113,27 @@ export class CoreManagement implements Management {
       alarms: host.alarms(),
       heldBytes: host.alarm.held,
       memoryLimit: host.memoryLimit,
+    }
+  }
+
+  node(): NodeSummary {
+    const host = this.#host
+    const alarms = host.alarms()
+    return {
+      name: this.#node,
+      startedAt: this.#startedAt,
+      memoryUsed: host.alarm.held,
+      memoryLimit: host.memoryLimit,
+      memoryAlarm: alarms.includes('memory'),
+      diskFree: host.disk?.free ?? 0,
+      diskFreeLimit: host.disk?.limit ?? 0,
+      diskAlarm: alarms.includes('disk'),
+      fdUsed: openFileDescriptors(),
+      fdTotal: fileDescriptorLimit(),
+      connections: host.connections.size,
+      processors: processorCount(),
+      pid: processId(),
+      exchangeTypes: exchangeTypeNames(),
     }
   }
 

@@ -20,7 +20,7 @@ describe('Management summaries', () => {
     await tick()
     expect(m.queue('/', 'q')!.activity.totals).toMatchObject({ deliver: 2, ack: 1 })
     const o = m.overview()
-    expect(o.totals).toMatchObject({ connections: 1, sessions: 1, consumers: 1, queues: 1, exchanges: 6, vhosts: 1 })
+    expect(o.totals).toMatchObject({ connections: 1, sessions: 1, consumers: 1, queues: 1, exchanges: 7, vhosts: 1 })
     expect(o.activity.totals).toMatchObject({ publish: 3, deliver: 2, ack: 1 })
     expect(o.lengths).toMatchObject({ messages: 2, ready: 1, unacked: 1 })
   })
@@ -30,6 +30,26 @@ describe('Management summaries', () => {
     const c = client(broker)
     c.session.publish(msg('lost', { routingKey: 'nowhere' }), { confirmId: 1 })
     expect(broker.management.vhost('/')!.activity.totals).toMatchObject({ publish: 1, unroutable: 1, confirm: 1 })
+  })
+
+  test('mandatory unroutable publishes count as returned too; routed mandatory ones do not', () => {
+    const broker = testBroker()
+    const c = client(broker)
+    c.session.declareQueue('q')
+    c.session.publish(msg('lost', { routingKey: 'nowhere' }), { mandatory: true })
+    c.session.publish(msg('lost', { routingKey: 'nowhere' }), { mandatory: true, confirmId: 1 })
+    c.session.publish(msg('lost', { routingKey: 'nowhere' }))
+    c.session.publish(msg('kept', { routingKey: 'q' }), { mandatory: true })
+    expect(broker.management.overview().activity.totals).toMatchObject({ publish: 4, unroutable: 3, returned: 2 })
+  })
+
+  test('node(): this process, its alarms and limits', () => {
+    const broker = testBroker()
+    client(broker)
+    const n = broker.management.node()
+    expect(n).toMatchObject({ name: broker.management.overview().node, connections: 1, pid: process.pid, memoryAlarm: false, diskAlarm: false })
+    expect(n.processors).toBeGreaterThan(0)
+    expect(n.exchangeTypes).toContain('topic')
   })
 
   test('connections, sessions and consumers are listed with their numbers and names', () => {

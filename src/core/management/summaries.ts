@@ -55,6 +55,7 @@ export function queueSummary(vhost: string, q: Queue, now: number): QueueSummary
   return {
     vhost,
     name: q.name,
+    type: q.config.type,
     durable: q.durable,
     autoDelete: q.autoDelete,
     exclusive: owner !== null,

@@ -17,16 +17,19 @@ import { forbidden } from '../../errors.ts'
 const MANAGEMENT_TAGS = ['administrator', 'monitoring', 'policymaker', 'management'] as const
 const MONITOR_TAGS = ['administrator', 'monitoring'] as const
 
-export type Level = 'management' | 'monitoring' | 'administrator'
+export type Level = 'management' | 'monitoring' | 'policymaker' | 'administrator'
 
 const TAGS: Record<Level, readonly string[]> = {
   management: MANAGEMENT_TAGS,
   monitoring: MONITOR_TAGS,
+  policymaker: ['administrator', 'policymaker'],
   administrator: ['administrator'],
 }
 const REASONS: Record<Level, string> = {
   management: 'Not management user',
   monitoring: 'Not monitor user',
+  // rabbit_mgmt_util:is_authorized_policies/2
+  policymaker: 'User not authorised to access object',
   administrator: 'Not administrator user',
 }
 

@@ -63,3 +63,71 @@ export function propertiesKey(routingKey: string, args: Record<string, unknown>)
   if (!hasArgs) return routingKey === '' ? '~' : quoteBinding(routingKey)
   return `${quoteBinding(routingKey)}~${argumentsHash(args)}`
 }
+
+/** rabbit_http_util:unquote/1: "+" is a space, %XX a byte; a malformed escape stays as it is. */
+export function unquoteBinding(text: string): string {
+  const plain = text.replaceAll('+', ' ')
+  if (!plain.includes('%')) return plain
+  try {
+    return decodeURIComponent(plain)
+  } catch {
+    // Decode each run of well-formed escapes on its own, keeping stray "%" (a key like "50%").
+    return plain.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+      try {
+        return decodeURIComponent(run)
+      } catch {
+        return run
+      }
+    })
+  }
+}
+
+/** What a properties key names: a routing key, and the arguments' hash when it has one. */
+export interface PropertiesKeyParts {
+  routingKey: string
+  argsHash: string | undefined
+}
+
+/**
+ * Reads the properties key of a path as rabbit_mgmt_wm_binding does after the router decoded the
+ * segment once: the part before "~" unquoted is the routing key, what follows is the arguments'
+ * hash. So the key works sent encoded once (what rabbitmqadmin sends: "a.%2A" for "a.*") or
+ * twice (the properties_key itself, URL-encoded).
+ */
+export function parsePropertiesKey(props: string): PropertiesKeyParts {
+  const tilde = props.indexOf('~')
+  if (tilde < 0) return { routingKey: unquoteBinding(props), argsHash: undefined }
+  const hash = props.slice(tilde + 1)
+  return { routingKey: unquoteBinding(props.slice(0, tilde)), argsHash: hash === '' ? undefined : hash }
+}
+
+/** Whether a binding with this routing key and these (JSON) arguments is the one `parts` names. */
+export function matchesPropertiesKey(parts: PropertiesKeyParts, routingKey: string, args: Record<string, unknown>): boolean {
+  if (routingKey !== parts.routingKey) return false
+  const hasArgs = Object.keys(args).length > 0
+  return parts.argsHash === undefined ? !hasArgs : hasArgs && argumentsHash(args) === parts.argsHash
+}
+
+/**
+ * The binding `props` names among `candidates` (all between the same source and destination).
+ * When none matches the key read as RabbitMQ reads it, a binding whose routing key is `props`
+ * itself (no arguments) does: a client that encoded a raw routing key once, "a+b" or "50%",
+ * still finds it, as long as no binding answers to the unquoted reading.
+ */
+export function findByPropertiesKey<T>(
+  candidates: readonly T[],
+  props: string,
+  keyOf: (item: T) => { routingKey: string; args: Record<string, unknown> },
+): T | undefined {
+  const parts = parsePropertiesKey(props)
+  const exact = candidates.find((b) => {
+    const k = keyOf(b)
+    return matchesPropertiesKey(parts, k.routingKey, k.args)
+  })
+  if (exact !== undefined || parts.routingKey === props) return exact
+  const literal = { routingKey: props, argsHash: undefined }
+  return candidates.find((b) => {
+    const k = keyOf(b)
+    return matchesPropertiesKey(literal, k.routingKey, k.args)
+  })
+}

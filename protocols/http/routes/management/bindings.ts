@@ -6,13 +6,13 @@
  * @module
  */
 import type { Context } from 'hono'
-import type { Binding } from '../../../../src/api.ts'
+import type { Binding, BindingSummary } from '../../../../src/api.ts'
 import type { HttpEnv } from '../../app.ts'
 import { notFoundError } from '../../errors.ts'
 import { parseJson } from '../../schemas.ts'
 import { tableToJson } from '../message_json.ts'
 import { checkVhostAccess, guard, userOf, vhostFilter } from './access.ts'
-import { propertiesKey } from './binding_key.ts'
+import { findByPropertiesKey, propertiesKey } from './binding_key.ts'
 import { exchangeParam, existingVhost, param, type RouteContext } from './common.ts'
 import { bindingJson, type Json } from './format.ts'
 import { listAnswer } from './paging.ts'
@@ -26,6 +26,14 @@ interface Between {
   destination: string
   destinationKind: Binding['destinationKind']
 }
+
+/** The bindings from `b.source` to `b.destination`. */
+function connecting(bindings: BindingSummary[], b: Between): BindingSummary[] {
+  return bindings.filter((x) => x.source === b.source && x.destinationKind === b.destinationKind && x.destination === b.destination)
+}
+
+const jsonKey = (x: Json) => ({ routingKey: x.routing_key as string, args: x.arguments as Record<string, unknown> })
+const summaryKey = (x: BindingSummary) => ({ routingKey: x.routingKey, args: tableToJson(x.args ?? {}) })
 
 export function bindingRoutes(ctx: RouteContext): void {
   const { app, m } = ctx
@@ -43,11 +51,7 @@ export function bindingRoutes(ctx: RouteContext): void {
     return { vhost, source, destination, destinationKind }
   }
 
-  const listed = (b: Between): Json[] =>
-    m
-      .bindings(b.vhost)
-      .filter((x) => x.source === b.source && x.destinationKind === b.destinationKind && x.destination === b.destination)
-      .map(bindingJson)
+  const listed = (b: Between): Json[] => connecting(m.bindings(b.vhost), b).map(bindingJson)
 
   app.get('/bindings', guard('management'), (c) => {
     const visible = vhostFilter(m, userOf(c))
@@ -74,24 +78,17 @@ export function bindingRoutes(ctx: RouteContext): void {
       return c.body(null, 201, { Location: `${encodeURIComponent(b.destination)}/${encodeURIComponent(key)}` })
     })
 
+    // hono hands the segment over decoded once, "a.%2A" as "a.*" and "a.%252A" as "a.%2A";
+    // findByPropertiesKey reads both as RabbitMQ does.
     app.get(`${path}/:props`, guard('management'), (c) => {
-      const found = listed(between(c, kind)).find((x) => x.properties_key === c.req.param('props'))
+      const found = findByPropertiesKey(listed(between(c, kind)), c.req.param('props'), jsonKey)
       if (found === undefined) throw notFoundError()
       return c.json(found)
     })
 
     app.delete(`${path}/:props`, guard('management'), (c) => {
       const b = between(c, kind)
-      const props = c.req.param('props')
-      const found = m
-        .bindings(b.vhost)
-        .find(
-          (x) =>
-            x.source === b.source &&
-            x.destinationKind === b.destinationKind &&
-            x.destination === b.destination &&
-            bindingJson(x).properties_key === props,
-        )
+      const found = findByPropertiesKey(connecting(m.bindings(b.vhost), b), c.req.param('props'), summaryKey)
       if (found === undefined) throw notFoundError()
       m.actor(b.vhost, userOf(c)).unbind(found)
       return c.body(null, 204)

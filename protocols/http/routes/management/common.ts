@@ -6,7 +6,7 @@
  */
 import type { Context, Hono } from 'hono'
 import type { Broker, Management } from '../../../../src/api.ts'
-import type { HttpEnv } from '../../app.ts'
+import type { HttpEnv, ListenerInfo } from '../../app.ts'
 import { notFoundError } from '../../errors.ts'
 import { nameParam, validate } from '../../schemas.ts'
 
@@ -16,6 +16,8 @@ export interface RouteContext {
   readonly m: Management
   /** The node name RabbitMQ's JSON carries in `node` fields. */
   readonly node: string
+  /** The broker's listening sockets (none when the wiring does not say). */
+  readonly listeners: () => readonly ListenerInfo[]
 }
 
 /** A required path parameter, validated (1 to 255 characters). */

@@ -57,11 +57,11 @@ export function messageStats(a: Activity, scope: 'broker' | 'queue'): Json {
   if (scope === 'broker') {
     out.confirm = t.confirm
     out.confirm_details = details(r.confirm)
-    // The core cannot tell a mandatory publish (returned) from one that is dropped.
-    out.drop_unroutable = t.unroutable
-    out.drop_unroutable_details = details(r.unroutable)
-    out.return_unroutable = 0
-    out.return_unroutable_details = details(0)
+    // Unroutable publishes are returned (mandatory) or dropped; `unroutable` counts both.
+    out.drop_unroutable = Math.max(0, t.unroutable - t.returned)
+    out.drop_unroutable_details = details(Math.max(0, r.unroutable - r.returned))
+    out.return_unroutable = t.returned
+    out.return_unroutable_details = details(r.returned)
   }
   return out
 }
@@ -88,7 +88,7 @@ export function queueJson(q: QueueSummary, node: string, owner: ConnectionSummar
   const out: Json = {
     name: q.name,
     vhost: q.vhost,
-    type: 'classic',
+    type: q.type ?? 'classic',
     durable: q.durable,
     auto_delete: q.autoDelete,
     exclusive: q.exclusive,
@@ -183,18 +183,35 @@ export function connectionJson(c: ConnectionSummary, node: string): Json {
     protocol: PROTOCOL_NAMES[c.protocol],
     type: 'network',
     state: 'running',
+    // RabbitMQ's host and port are the server's end of the connection.
+    host: c.localAddress ?? '',
+    port: c.localPort ?? 0,
     peer_host: c.remoteAddress,
     peer_port: c.remotePort ?? 0,
     ssl: false,
+    ssl_protocol: null,
+    ssl_key_exchange: null,
+    ssl_cipher: null,
+    ssl_hash: null,
+    peer_cert_subject: null,
+    peer_cert_issuer: null,
+    peer_cert_validity: null,
+    channel_max: c.maxSessions,
+    frame_max: c.maxFrameSize,
+    timeout: c.heartbeatSeconds,
     auth_mechanism: 'PLAIN',
     channels: c.sessions,
     connected_at: c.connectedAt,
     client_properties: c.clientProperties === undefined ? {} : tableToJson(c.clientProperties),
     user_provided_name: c.clientName ?? null,
+    // Warren does not count socket reads and writes per connection.
     recv_oct: 0,
     recv_oct_details: details(0),
+    recv_cnt: 0,
     send_oct: 0,
     send_oct_details: details(0),
+    send_cnt: 0,
+    send_pend: 0,
   }
 }
 

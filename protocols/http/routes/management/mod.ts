@@ -14,7 +14,10 @@ import type { RouteContext } from './common.ts'
 import { connectionRoutes } from './connections.ts'
 import { definitionRoutes } from './definitions.ts'
 import { exchangeRoutes } from './exchanges.ts'
+import { healthRoutes } from './health.ts'
+import { nodeRoutes } from './nodes.ts'
 import { overviewRoutes } from './overview.ts'
+import { policyRoutes } from './policies.ts'
 import { queueRoutes } from './queues.ts'
 import { userRoutes } from './users.ts'
 import { vhostRoutes } from './vhosts.ts'
@@ -23,8 +26,12 @@ import { vhostRoutes } from './vhosts.ts'
 export function managementRoutes(deps: HttpDeps): Hono<HttpEnv> {
   const app = new Hono<HttpEnv>()
   const m = deps.broker.management
-  const ctx: RouteContext = { app, broker: deps.broker, m, node: m.overview().node }
+  const listeners = deps.listeners ?? (() => [])
+  const ctx: RouteContext = { app, broker: deps.broker, m, node: m.overview().node, listeners }
   overviewRoutes(ctx)
+  healthRoutes(ctx)
+  nodeRoutes(ctx)
+  policyRoutes(ctx)
   vhostRoutes(ctx)
   exchangeRoutes(ctx)
   queueRoutes(ctx)

@@ -7,12 +7,13 @@
  */
 import type { BrokerOverview, Connection, Session } from '../../../../src/api.ts'
 import { peerAddress } from '../../../../src/runtime/http.ts'
+import type { ListenerInfo } from '../../app.ts'
 import { checkVhostAccess, guard, userOf } from './access.ts'
 import { existingVhost, type RouteContext } from './common.ts'
 import { type Json, lengthFields, messageStats, RABBITMQ_API_VERSION } from './format.ts'
 
 /** rabbit_exchange_type_*:description/0. */
-function exchangeTypeJson(name: string): Json {
+export function exchangeTypeJson(name: string): Json {
   const known = ['direct', 'fanout', 'topic', 'headers'].includes(name)
   return {
     name,
@@ -21,7 +22,12 @@ function exchangeTypeJson(name: string): Json {
   }
 }
 
-export function overviewJson(o: BrokerOverview): Json {
+/** RabbitMQ's listener objects (rabbit_mgmt_format:listener/1). */
+export function listenerJson(l: ListenerInfo, node: string): Json {
+  return { node, protocol: l.protocol, ip_address: l.host, port: l.port, socket_opts: {} }
+}
+
+export function overviewJson(o: BrokerOverview, listeners: readonly ListenerInfo[] = []): Json {
   return {
     management_version: RABBITMQ_API_VERSION,
     rates_mode: 'basic',
@@ -49,7 +55,7 @@ export function overviewJson(o: BrokerOverview): Json {
     statistics_db_event_queue: 0,
     node: o.node,
     started_at: o.startedAt,
-    listeners: [],
+    listeners: listeners.map((l) => listenerJson(l, o.node)),
     contexts: [],
   }
 }
@@ -68,7 +74,7 @@ const noEvents = {
 export function overviewRoutes(ctx: RouteContext): void {
   const { app, m, broker } = ctx
 
-  app.get('/overview', guard('management'), (c) => c.json(overviewJson(m.overview())))
+  app.get('/overview', guard('management'), (c) => c.json(overviewJson(m.overview(), ctx.listeners())))
 
   app.get('/health/checks/alarms', guard('management'), (c) => {
     const o = m.overview()

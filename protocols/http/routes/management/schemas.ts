@@ -161,3 +161,6 @@ export const definitionsBody = z
       .optional(),
   })
   .loose()
+
+/** POST /api/users/bulk-delete. */
+export const bulkDeleteBody = z.object({ users: z.array(name) }).loose()

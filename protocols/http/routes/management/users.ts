@@ -10,7 +10,7 @@ import { guard, userOf } from './access.ts'
 import { created, param, type RouteContext } from './common.ts'
 import { permissionJson, userJson } from './format.ts'
 import { listAnswer } from './paging.ts'
-import { permissionBody, userBody } from './schemas.ts'
+import { bulkDeleteBody, permissionBody, userBody } from './schemas.ts'
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 
@@ -23,6 +23,22 @@ export function userRoutes(ctx: RouteContext): void {
   })
 
   app.get('/users', guard('administrator'), (c) => listAnswer(c, m.users().map(userJson), ['name']))
+
+  // Before /users/:user, which would take "without-permissions" for a user name.
+  app.get('/users/without-permissions', guard('administrator'), (c) => {
+    const permitted = new Set(m.permissions().map((p) => p.user))
+    return listAnswer(c, m.users().filter((u) => !permitted.has(u.name)).map(userJson), ['name'])
+  })
+
+  // All or nothing: every user must exist before any is deleted (RabbitMQ stops at the first
+  // missing one, having deleted those before it).
+  app.post('/users/bulk-delete', guard('administrator'), async (c) => {
+    const { users } = await parseJson(c, bulkDeleteBody)
+    const missing = users.find((name) => m.user(name) === undefined)
+    if (missing !== undefined) throw badRequest(`no_such_user: ${missing}`)
+    for (const name of users) m.deleteUser(name)
+    return c.body(null, 204)
+  })
 
   app.get('/users/:user', guard('administrator'), (c) => {
     const user = m.user(param(c, 'user'))
