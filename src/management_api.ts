@@ -118,6 +118,32 @@ export interface ExchangeSummary {
   autoDelete: boolean
   internal: boolean
   args: Table
+  /** The name of the effective policy, if any. */
+  policy?: string
+}
+
+/**
+ * A user policy (RabbitMQ's policy JSON, camelCased): `pattern` matches queue and exchange
+ * names; the matching policy with the highest priority applies.
+ */
+export interface PolicySummary {
+  vhost: string
+  name: string
+  pattern: string
+  /** 'all', 'queues', 'exchanges', 'classic_queues', 'quorum_queues' or 'streams'. */
+  applyTo: string
+  priority: number
+  definition: Record<string, unknown>
+}
+
+/** A policy as a definitions file and the management PUT body carry it. */
+export interface PolicyDefinitionJson {
+  vhost: string
+  name: string
+  pattern: string
+  'apply-to'?: string
+  definition: Record<string, unknown>
+  priority?: number
 }
 
 export interface QueueSummary {
@@ -131,6 +157,9 @@ export interface QueueSummary {
   /** The id of the connection that owns an exclusive queue. */
   ownerConnection: string | undefined
   args: Table
+  /** The name of the effective policy, if any, and its definition. */
+  policy?: string
+  effectivePolicyDefinition?: Record<string, unknown>
   consumers: number
   /** Single-active-consumer queues: the tag of the consumer receiving. */
   activeConsumer: string | undefined
@@ -225,7 +254,7 @@ export interface PermissionSummary {
 /**
  * RabbitMQ's definitions file format (snake_case, as `rabbitmqctl export_definitions` writes it),
  * so definitions move between RabbitMQ and Warren unchanged. Categories Warren has no use for
- * (policies, parameters …) are exported empty and ignored on import.
+ * (parameters, topic permissions …) are exported empty and ignored on import.
  */
 export interface Definitions {
   rabbit_version?: string
@@ -244,7 +273,7 @@ export interface Definitions {
   topic_permissions?: unknown[]
   parameters?: unknown[]
   global_parameters?: unknown[]
-  policies?: unknown[]
+  policies?: PolicyDefinitionJson[]
   queues?: { name: string; vhost: string; durable: boolean; auto_delete: boolean; arguments: Table; type?: string }[]
   exchanges?: {
     name: string
@@ -332,6 +361,17 @@ export interface Management {
    */
   setPermission(permission: PermissionSummary): boolean
   deletePermission(vhost: string, user: string): boolean
+  /** User policies, of one vhost or all, highest priority first. */
+  policies(vhost?: string): PolicySummary[]
+  policy(vhost: string, name: string): PolicySummary | undefined
+  /**
+   * Creates (true) or replaces (false) a policy and applies it to existing queues and exchanges
+   * at once. Throws not-found for a missing vhost, invalid-argument (RabbitMQ's validation
+   * text) for a bad pattern, apply-to, priority or definition.
+   */
+  putPolicy(vhost: string, name: string, input: { pattern?: unknown; definition?: unknown; priority?: unknown; 'apply-to'?: unknown }): boolean
+  /** Deletes a policy; entities it applied to fall back to the next match. False if missing. */
+  deletePolicy(vhost: string, name: string): boolean
   /** Users, vhosts, permissions, and the non-exclusive queues, non-amq.* exchanges and their bindings. */
   exportDefinitions(): Definitions
   /**

@@ -6,6 +6,7 @@
  */
 import type { Table } from '../api.ts'
 import type { ExchangeRouter } from './exchange_type.ts'
+import { alternateWithPolicy, type CompiledPolicy } from './policy.ts'
 import type { Queue } from './queue.ts'
 
 export type Destination = Queue | Exchange
@@ -28,8 +29,15 @@ export class Exchange {
   readonly internal: boolean
   readonly args: Table | undefined
   readonly router: ExchangeRouter<Destination>
-  /** The alternate-exchange argument: where messages this exchange cannot route go. */
-  readonly alternate: string | undefined
+  /**
+   * Where messages this exchange cannot route go: the alternate-exchange argument, else the
+   * effective policy's alternate-exchange.
+   */
+  alternate: string | undefined
+  /** The alternate-exchange argument alone. */
+  readonly argumentAlternate: string | undefined
+  /** The effective policy, if any (see setPolicy). */
+  policy: CompiledPolicy | undefined
   /** Routing epoch that last visited this exchange (cycle cut). */
   routeMark = 0
   /** Exchanges with at least one binding to this exchange. */
@@ -45,7 +53,15 @@ export class Exchange {
     this.args = opts.args
     this.router = router
     const ae = opts.args?.['alternate-exchange']
-    this.alternate = typeof ae === 'string' ? ae : undefined
+    this.argumentAlternate = typeof ae === 'string' ? ae : undefined
+    this.alternate = this.argumentAlternate
+    this.policy = undefined
+  }
+
+  /** A policy was set, changed or cleared: the alternate exchange is resolved again. */
+  setPolicy(policy: CompiledPolicy | undefined): void {
+    this.policy = policy
+    this.alternate = alternateWithPolicy(this.argumentAlternate, policy)
   }
 }
 

@@ -17,6 +17,7 @@ import { type Consumer, ConsumerList } from './consumer.ts'
 import type { Exchange } from './exchange.ts'
 import { Deadline, deadline } from './expiry.ts'
 import type { MemoryAlarm } from './memory_alarm.ts'
+import { type CompiledPolicy, queueConfigWithPolicy } from './policy.ts'
 import { overLimit, priorityLevel, type QueueConfig } from './queue_args.ts'
 import { yieldToLoop } from './scheduler.ts'
 import { type ActivitySampler, MessageCounters } from './stats.ts'
@@ -49,7 +50,10 @@ export interface QueueOptions {
   /** The declaring connection of an exclusive queue, else null. */
   owner: QueueOwner | null
   args: Table | undefined
+  /** The settings from `args` alone. */
   config: QueueConfig
+  /** The queue's effective policy when it is created. */
+  policy?: CompiledPolicy
 }
 
 export class Queue {
@@ -59,7 +63,12 @@ export class Queue {
   readonly autoDelete: boolean
   readonly owner: QueueOwner | null
   readonly args: Table | undefined
-  readonly config: QueueConfig
+  /** The settings from the queue's arguments alone. */
+  readonly baseConfig: QueueConfig
+  /** The settings in force: `baseConfig` combined with `policy` (see setPolicy). */
+  config: QueueConfig
+  /** The effective policy, if any. */
+  policy: CompiledPolicy | undefined
   readonly store: MessageStore
   readonly consumers: ConsumerList
   readonly host: QueueHost
@@ -95,7 +104,9 @@ export class Queue {
     this.autoDelete = opts.autoDelete
     this.owner = opts.owner
     this.args = opts.args
-    this.config = opts.config
+    this.baseConfig = opts.config
+    this.policy = opts.policy
+    this.config = queueConfigWithPolicy(opts.config, opts.policy)
     this.consumers = new ConsumerList(opts.config.singleActiveConsumer)
     this.store = host.storeFactory.create(
       {
@@ -110,16 +121,11 @@ export class Queue {
         paged: (bytes) => (bytes > 0 ? host.alarm.add(bytes) : host.alarm.remove(-bytes)),
       },
     )
-    this.#expiring = opts.config.messageTtl >= 0
+    this.#expiring = this.config.messageTtl >= 0
     this.#ttlTimer = new Deadline(() => {
       if (!this.deleted) this.#expireHead()
     })
-    if (opts.config.expires > 0) {
-      this.#idleTimer = new Deadline(() => {
-        if (!this.deleted && this.consumers.size === 0) host.expire(this)
-      })
-      this.#idleTimer.restart(opts.config.expires)
-    }
+    if (this.config.expires > 0) this.#armIdle()
     // A durable store may open with messages recovered from disk: they count like enqueued ones.
     if (this.store.readyCount > 0) {
       host.alarm.add(this.store.readyBytes)
@@ -225,6 +231,30 @@ export class Queue {
     } else if (this.config.singleActiveConsumer) {
       this.scheduleDrain()
     }
+  }
+
+  /**
+   * A policy was set, changed or cleared: the settings are resolved again and take effect at
+   * once, as rabbit_amqqueue_process:process_args_policy does. A lower limit drops (or
+   * dead-letters) the overflow of a drop-head queue; a new expiry re-arms the idle timer; a
+   * message TTL applies to messages enqueued from now on (each message keeps the deadline it
+   * was given on arrival).
+   */
+  setPolicy(policy: CompiledPolicy | undefined): void {
+    this.policy = policy
+    const before = this.config
+    const cfg = queueConfigWithPolicy(this.baseConfig, policy)
+    this.config = cfg
+    if (this.deleted) return
+    if (cfg.messageTtl >= 0) this.#expiring = true
+    if (cfg.expires !== before.expires) {
+      if (cfg.expires > 0) this.#armIdle()
+      else {
+        this.#idleTimer?.clear()
+        this.#idleTimer = undefined
+      }
+    }
+    if (cfg.overflow === 'drop-head' && (cfg.maxLength >= 0 || cfg.maxLengthBytes >= 0)) this.#dropOverflow()
   }
 
   /** Counts as use for x-expires (declare, passive declare, get). */
@@ -346,6 +376,14 @@ export class Queue {
       this.#dispose(store.shift()!, 'expired')
     }
     this.#armTtl()
+  }
+
+  /** Starts (or restarts) the x-expires idle timer, unless consumers keep the queue in use. */
+  #armIdle(): void {
+    this.#idleTimer ??= new Deadline(() => {
+      if (!this.deleted && this.consumers.size === 0) this.host.expire(this)
+    })
+    if (this.consumers.size === 0) this.#idleTimer.restart(this.config.expires)
   }
 
   #armTtl(): void {

@@ -32,6 +32,8 @@ export interface QueueConfig {
   /** x-max-length-bytes, -1 when unset. */
   readonly maxLengthBytes: number
   readonly overflow: Overflow
+  /** Whether x-overflow was given (a policy's overflow applies only when it was not). */
+  readonly overflowSet?: boolean
   readonly deadLetterExchange: string | undefined
   readonly deadLetterRoutingKey: string | undefined
   /** x-max-priority, 0 when unset (no priorities). */
@@ -318,6 +320,7 @@ export function queueConfig(args: Table | undefined): QueueConfig {
     maxLength: int('x-max-length', -1),
     maxLengthBytes: int('x-max-length-bytes', -1),
     overflow,
+    overflowSet: args?.['x-overflow'] !== undefined,
     deadLetterExchange: typeof dlx === 'string' ? dlx : undefined,
     deadLetterRoutingKey: typeof dlrk === 'string' ? dlrk : undefined,
     maxPriority: int('x-max-priority', 0),

@@ -9,10 +9,19 @@
 import { log } from '../log.ts'
 import type { VhostDefinitions } from '../store/definitions_model.ts'
 import { getExchangeType } from './exchange_type.ts'
+import { parsePolicy } from './policy.ts'
 import { queueConfig } from './queue_args.ts'
 import type { Vhost } from './vhost.ts'
 
 export function restoreVhost(vhost: Vhost, defs: VhostDefinitions): void {
+  // Policies first, so every exchange and queue starts with its effective policy.
+  for (const p of defs.policies.values()) {
+    try {
+      vhost.putPolicy(parsePolicy(vhost.name, p.name, { pattern: p.pattern, definition: p.definition, priority: p.priority, 'apply-to': p.applyTo }))
+    } catch (error) {
+      log.error('Cannot restore a policy', { vhost: vhost.name, policy: p.name, error: String(error) })
+    }
+  }
   for (const x of defs.exchanges.values()) {
     if (getExchangeType(x.type) === undefined) {
       log.error('Cannot restore an exchange of an unknown type', { vhost: vhost.name, exchange: x.name, type: x.type })

@@ -12,6 +12,7 @@ import { deadLetteredMessage, DeadLetterQueue, type DeathReason, type DeathTarge
 import { type Destination, Exchange, type ExchangeOptions, route } from './exchange.ts'
 import { getExchangeType } from './exchange_type.ts'
 import type { MemoryAlarm } from './memory_alarm.ts'
+import { type CompiledPolicy, comparePolicies, matchExchangePolicy, matchQueuePolicy, policyFacts } from './policy.ts'
 import { Queue, type QueueHost, type QueueOptions } from './queue.ts'
 import { type ActivitySampler, MessageCounters } from './stats.ts'
 
@@ -47,6 +48,10 @@ export class Vhost implements QueueHost {
   /** Message counters of the whole vhost for the management API (publishes, deliveries, acks). */
   readonly stats = new MessageCounters()
   sampler: ActivitySampler | undefined
+  /** User policies by name. */
+  readonly policies = new Map<string, CompiledPolicy>()
+  /** `policies` in the order they are tried (comparePolicies). */
+  #ranked: CompiledPolicy[] = []
   #metadata: VhostMetadata = { description: '', tags: [], defaultQueueType: 'classic' }
   readonly #observer: DefinitionsObserver | undefined
   #deadLetters = new DeadLetterQueue((queue, message, reason) => this.#publishDeadLetter(queue, message, reason))
@@ -77,6 +82,7 @@ export class Vhost implements QueueHost {
     const type = getExchangeType(opts.type)
     if (type === undefined) throw new TypeError(`Cannot create exchange "${opts.name}": unknown type "${opts.type}"`)
     const x = new Exchange(opts, type.create<Destination>())
+    if (this.#ranked.length !== 0) x.setPolicy(matchExchangePolicy(this.#ranked, x.name))
     this.exchanges.set(x.name, x)
     this.#observer?.exchangeAdded(this.name, x)
     return x
@@ -93,7 +99,8 @@ export class Vhost implements QueueHost {
   }
 
   addQueue(opts: QueueOptions): Queue {
-    const q = new Queue(this, opts)
+    const policy = this.#ranked.length === 0 ? undefined : matchQueuePolicy(this.#ranked, opts.name, opts.config.type)
+    const q = new Queue(this, policy === undefined ? opts : { ...opts, policy })
     this.queues.set(q.name, q)
     if (opts.owner !== null) opts.owner.exclusiveQueues.add(q)
     this.#observer?.queueAdded(this.name, q)
@@ -114,6 +121,40 @@ export class Vhost implements QueueHost {
     this.#observer?.queueRemoved(this.name, q)
     for (const consumer of consumers) consumer.session.consumerCancelled(consumer)
     return count
+  }
+
+  /**
+   * Creates (true) or replaces (false) a policy (checked by parsePolicy) and applies the
+   * effective policies of every queue and exchange again.
+   */
+  putPolicy(policy: CompiledPolicy): boolean {
+    const created = !this.policies.has(policy.name)
+    this.policies.set(policy.name, policy)
+    this.#policiesChanged()
+    this.#observer?.policyChanged?.(this.name, policy.name, policyFacts(policy))
+    return created
+  }
+
+  /** Deletes a policy; false when there is none of that name. */
+  deletePolicy(name: string): boolean {
+    if (!this.policies.delete(name)) return false
+    this.#policiesChanged()
+    this.#observer?.policyChanged?.(this.name, name, undefined)
+    return true
+  }
+
+  /** Re-resolves every entity's effective policy; only those whose policy changed are told. */
+  #policiesChanged(): void {
+    const ranked = [...this.policies.values()].sort(comparePolicies)
+    this.#ranked = ranked
+    for (const x of this.exchanges.values()) {
+      const p = matchExchangePolicy(ranked, x.name)
+      if (p !== x.policy) x.setPolicy(p)
+    }
+    for (const q of [...this.queues.values()]) {
+      const p = matchQueuePolicy(ranked, q.name, q.baseConfig.type)
+      if (p !== q.policy) q.setPolicy(p)
+    }
   }
 
   /** Adds a binding; an identical existing one is fine. */

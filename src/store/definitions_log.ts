@@ -13,6 +13,7 @@
 import type { VhostMetadata } from '../api.ts'
 import type { Permission } from '../auth/permissions.ts'
 import type { UserRecord } from '../auth/users.ts'
+import type { Policy } from '../core/policy.ts'
 import { log } from '../log.ts'
 import { appendAll, closeFile, openAppend, readWhole, renameFile, replaceFile, syncFileNow } from '../runtime/fs.ts'
 import { type BindingFacts, type DefinitionsObserver, type ExchangeFacts, isSystemExchange, type QueueFacts } from './definitions_observer.ts'
@@ -110,6 +111,11 @@ export class DefinitionsLog implements DefinitionsObserver, CommitMember {
       routingKey: b.routingKey,
       args: b.args,
     })
+  }
+
+  policyChanged(vhost: string, name: string, p: Policy | undefined): void {
+    if (p === undefined) return this.#record({ op: 'policy-delete', vhost, name })
+    this.#record({ op: 'policy', vhost, name, pattern: p.pattern, applyTo: p.applyTo, priority: p.priority, definition: p.definition })
   }
 
   // ---- CommitMember ----

@@ -12,6 +12,7 @@
 import type { Table, VhostMetadata } from '../api.ts'
 import type { Permission } from '../auth/permissions.ts'
 import type { UserRecord } from '../auth/users.ts'
+import type { Policy } from '../core/policy.ts'
 import { canonicalTable } from './field_json.ts'
 
 export interface ExchangeDefinition {
@@ -27,6 +28,9 @@ export interface QueueDefinition {
   autoDelete: boolean
   args: Table | undefined
 }
+
+/** A user policy as stored (its vhost is the record's). */
+export type PolicyDefinition = Omit<Policy, 'vhost'>
 
 export interface BindingDefinition {
   source: string
@@ -50,6 +54,8 @@ export type DefinitionRecord =
   | { op: 'queue-delete'; vhost: string; name: string }
   | ({ op: 'binding'; vhost: string } & BindingDefinition)
   | ({ op: 'binding-delete'; vhost: string } & BindingDefinition)
+  | ({ op: 'policy'; vhost: string } & PolicyDefinition)
+  | { op: 'policy-delete'; vhost: string; name: string }
 
 export interface VhostDefinitions {
   metadata: VhostMetadata
@@ -58,6 +64,8 @@ export interface VhostDefinitions {
   queues: Map<string, QueueDefinition>
   /** Keyed by `bindingKey`. */
   bindings: Map<string, BindingDefinition>
+  /** User policies by name. */
+  policies: Map<string, PolicyDefinition>
 }
 
 /** A binding's identity: source, destination, key and arguments compared deep, as RabbitMQ does. */
@@ -87,6 +95,7 @@ export class DefinitionsModel {
             exchanges: new Map(),
             queues: new Map(),
             bindings: new Map(),
+            policies: new Map(),
           })
         }
         return
@@ -133,6 +142,12 @@ export class DefinitionsModel {
       case 'binding-delete':
         v.bindings.delete(bindingKey(binding(r)))
         return
+      case 'policy':
+        v.policies.set(r.name, { name: r.name, pattern: r.pattern, applyTo: r.applyTo, priority: r.priority, definition: r.definition })
+        return
+      case 'policy-delete':
+        v.policies.delete(r.name)
+        return
     }
   }
 
@@ -145,6 +160,7 @@ export class DefinitionsModel {
       for (const x of v.exchanges.values()) yield { op: 'exchange', vhost, ...x }
       for (const q of v.queues.values()) yield { op: 'queue', vhost, ...q }
       for (const b of v.bindings.values()) yield { op: 'binding', vhost, ...b }
+      for (const p of v.policies.values()) yield { op: 'policy', vhost, ...p }
     }
   }
 

@@ -8,6 +8,7 @@
 import type { Table, VhostMetadata } from '../api.ts'
 import type { Permission } from '../auth/permissions.ts'
 import type { UserRecord } from '../auth/users.ts'
+import type { Policy } from '../core/policy.ts'
 
 /** The parts of an exchange the definitions store reads. */
 export interface ExchangeFacts {
@@ -49,6 +50,8 @@ export interface DefinitionsObserver {
   queueRemoved(vhost: string, queue: QueueFacts): void
   /** A binding was added (true) or removed (false). */
   bindingChanged(vhost: string, added: boolean, binding: BindingFacts): void
+  /** A policy was created or replaced; `policy` undefined: deleted. Policies are always durable. */
+  policyChanged?(vhost: string, name: string, policy: Policy | undefined): void
 }
 
 /** The default exchange and amq.*: every vhost has them, so they are never recorded. */

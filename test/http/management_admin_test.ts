@@ -186,7 +186,7 @@ describe('/api/definitions', () => {
         users: [{ name: 'ops', password_hash: hash, hashing_algorithm: 'rabbit_password_hashing_sha256', tags: 'administrator', limits: {} }],
         vhosts: [{ name: 'prod', metadata: { description: 'production', tags: ['x'] } }],
         permissions: [{ user: 'ops', vhost: 'prod', configure: '.*', write: '.*', read: '.*' }],
-        policies: [{ vhost: 'prod', name: 'p', pattern: '.*', definition: {} }],
+        policies: [{ vhost: 'prod', name: 'p', pattern: '.*', definition: { 'ha-mode': 'all' } }],
         queues: [{ name: 'orders', vhost: 'prod', durable: true, auto_delete: false, arguments: {}, type: 'classic' }],
         exchanges: [{ name: 'amq.direct', vhost: 'prod', type: 'direct', durable: true, auto_delete: false, internal: false, arguments: {} }],
         bindings: [],

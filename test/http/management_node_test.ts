@@ -165,12 +165,7 @@ describe('runtime configuration Warren does not have', () => {
     expect((await api('DELETE', '/policies/%2F/p')).status).toBe(404)
   })
 
-  test('PUT of a policy, parameter or limit is a 400 that says Warren does not support it', async () => {
-    const policy = await api('PUT', '/policies/%2F/ttl', { pattern: '.*', definition: { 'message-ttl': 1000 }, 'apply-to': 'queues' })
-    expect(policy.status).toBe(400)
-    expect(policy.body.error).toBe('bad_request')
-    expect(policy.body.reason).toContain('does not support policies')
-    expect(policy.body.reason).toContain('x-message-ttl')
+  test('PUT of an operator policy, parameter or limit is a 400 that says Warren does not support it', async () => {
     for (const [path, words] of [
       ['/operator-policies/%2F/op', 'operator policies'],
       ['/parameters/shovel/%2F/s', 'runtime parameters'],

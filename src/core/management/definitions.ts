@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Definitions, Management, PermissionSummary } from '../../api.ts'
+import type { Definitions, Management, PermissionSummary, PolicyDefinitionJson } from '../../api.ts'
 import type { UserStore } from '../../auth/users.ts'
 import type { PermissionChecker } from '../access.ts'
 import type { Vhost } from '../vhost.ts'
@@ -23,8 +23,20 @@ function isSystemExchange(name: string): boolean {
   return name === '' || name.startsWith('amq.')
 }
 
-/** Users, vhosts and permissions; the categories Warren does not have are empty. */
+/** The user policies of the given vhosts, as definitions. */
+export function exportPolicies(vhosts: Iterable<Vhost>): PolicyDefinitionJson[] {
+  const out: PolicyDefinitionJson[] = []
+  for (const v of vhosts) {
+    for (const p of v.policies.values()) {
+      out.push({ vhost: v.name, name: p.name, pattern: p.pattern, 'apply-to': p.applyTo, definition: { ...p.definition }, priority: p.priority })
+    }
+  }
+  return out
+}
+
+/** Users, vhosts, permissions and policies; the categories Warren does not have are empty. */
 export function exportAccess(users: UserStore, vhosts: Iterable<Vhost>, permissions: PermissionSummary[]): DefinitionsAccess {
+  const list = [...vhosts]
   return {
     users: users.list().map((u) => ({
       name: u.name,
@@ -33,7 +45,7 @@ export function exportAccess(users: UserStore, vhosts: Iterable<Vhost>, permissi
       tags: [...u.tags],
       limits: {},
     })),
-    vhosts: [...vhosts].map((v) => {
+    vhosts: list.map((v) => {
       const m = v.metadata
       const metadata = { description: m.description, tags: [...m.tags], default_queue_type: m.defaultQueueType }
       return { name: v.name, ...metadata, metadata }
@@ -42,7 +54,7 @@ export function exportAccess(users: UserStore, vhosts: Iterable<Vhost>, permissi
     topic_permissions: [],
     parameters: [],
     global_parameters: [],
-    policies: [],
+    policies: exportPolicies(list),
   }
 }
 
@@ -95,7 +107,10 @@ export interface ImportContext {
 /** Imports act with full permissions, as RabbitMQ's import does. */
 const everything: PermissionChecker = { check: () => true, canAccessVhost: () => true }
 
-/** rabbit_definitions:import_parsed/2 order: users, vhosts, permissions, queues, exchanges, bindings. */
+/**
+ * rabbit_definitions:import_parsed/2 order: users, vhosts, permissions, policies, queues,
+ * exchanges, bindings (policies first, so entities start under them).
+ */
 export function importDefinitions(ctx: ImportContext, defs: Definitions): void {
   const m = ctx.management
   for (const u of defs.users ?? []) {
@@ -111,6 +126,7 @@ export function importDefinitions(ctx: ImportContext, defs: Definitions): void {
     })
   }
   for (const p of defs.permissions ?? []) m.setPermission(p)
+  for (const p of defs.policies ?? []) m.putPolicy(p.vhost, p.name, p)
   const actors = new Map<string, CoreManagementActor>()
   const actor = (vhost: string): CoreManagementActor => {
     let a = actors.get(vhost)

@@ -19,6 +19,7 @@ import {
   type ManagementActor,
   type NodeSummary,
   type PermissionSummary,
+  type PolicySummary,
   type QueueSummary,
   type SessionSummary,
   type UserSummary,
@@ -38,6 +39,7 @@ import { CoreManagementActor } from './actor.ts'
 import * as admin from './admin.ts'
 import { connectionConsumers, connectionName, connectionSummary, sessionSummary } from './clients.ts'
 import { exportAccess, exportEntities, importDefinitions } from './definitions.ts'
+import { comparePolicies, parsePolicy, type Policy } from '../policy.ts'
 import { fileDescriptorLimit, openFileDescriptors, processId, processorCount } from './node_info.ts'
 import { exchangeSummary, queueSummary, sampleActivity, vhostBindings, vhostLengths, vhostSummary } from './summaries.ts'
 
@@ -276,6 +278,28 @@ export class CoreManagement implements Management {
     return this.#host.permissions.delete(vhost, user)
   }
 
+  policies(vhost?: string): PolicySummary[] {
+    const all: Policy[] = []
+    for (const v of this.#selected(vhost)) for (const p of v.policies.values()) all.push(p)
+    // rabbit_policy:list/1 sorts by priority, lowest first.
+    return all.sort((a, b) => a.priority - b.priority || comparePolicies(a, b)).map(policySummary)
+  }
+
+  policy(vhost: string, name: string): PolicySummary | undefined {
+    const p = this.#host.vhosts.get(vhost)?.policies.get(name)
+    return p === undefined ? undefined : policySummary(p)
+  }
+
+  putPolicy(vhost: string, name: string, input: { pattern?: unknown; definition?: unknown; priority?: unknown; 'apply-to'?: unknown }): boolean {
+    const v = this.#host.vhosts.get(vhost)
+    if (v === undefined) throw admin.vhostNotFound(vhost)
+    return v.putPolicy(parsePolicy(vhost, name, input))
+  }
+
+  deletePolicy(vhost: string, name: string): boolean {
+    return this.#host.vhosts.get(vhost)?.deletePolicy(name) ?? false
+  }
+
   exportDefinitions(): Definitions {
     const host = this.#host
     return {
@@ -307,4 +331,8 @@ export class CoreManagement implements Management {
     for (const c of this.#host.connections) if (c.id === nameOrId || connectionName(c) === nameOrId) return c
     return undefined
   }
+}
+
+function policySummary(p: Policy): PolicySummary {
+  return { vhost: p.vhost, name: p.name, pattern: p.pattern, applyTo: p.applyTo, priority: p.priority, definition: { ...p.definition } }
 }

@@ -61,6 +61,8 @@ export function queueSummary(vhost: string, q: Queue, now: number): QueueSummary
     exclusive: owner !== null,
     ownerConnection: owner instanceof CoreConnection ? owner.id : undefined,
     args: q.args ?? {},
+    policy: q.policy?.name,
+    effectivePolicyDefinition: q.policy === undefined ? undefined : { ...q.policy.definition },
     consumers: q.consumers.size,
     activeConsumer: q.consumers.active?.tag,
     readyBytes: store.readyBytes,
@@ -79,6 +81,7 @@ export function exchangeSummary(vhost: string, x: Exchange): ExchangeSummary {
     autoDelete: x.autoDelete,
     internal: x.internal,
     args: x.args ?? {},
+    policy: x.policy?.name,
   }
 }
 

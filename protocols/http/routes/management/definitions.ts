@@ -1,6 +1,6 @@
 /**
- * /api/definitions: export (GET) and import (POST) of users, vhosts, permissions, queues,
- * exchanges and bindings in RabbitMQ's JSON format (administrators only), as
+ * /api/definitions: export (GET) and import (POST) of users, vhosts, permissions, policies,
+ * queues, exchanges and bindings in RabbitMQ's JSON format (administrators only), as
  * rabbit_mgmt_wm_definitions.
  *
  * @module
@@ -54,7 +54,7 @@ export function definitionRoutes(ctx: RouteContext): void {
       product_name: d.product_name,
       product_version: d.product_version,
       parameters: [],
-      policies: [],
+      policies: (d.policies ?? []).filter((p) => p.vhost === vhost).map(({ vhost: _, ...rest }) => rest),
       queues: inVhost(d.queues),
       exchanges: inVhost(d.exchanges),
       bindings: inVhost(d.bindings),
@@ -68,8 +68,12 @@ export function definitionRoutes(ctx: RouteContext): void {
     const raw = await parseJson(c, z.object({}).loose())
     const inVhost = (items: unknown): unknown =>
       Array.isArray(items) ? items.map((x: unknown) => (x !== null && typeof x === 'object' ? { ...x, vhost } : x)) : items
-    const body = validate(definitionsBody, { queues: inVhost(raw.queues), exchanges: inVhost(raw.exchanges), bindings: inVhost(raw.bindings) }, 'body')
-    m.importDefinitions({ queues: body.queues, exchanges: body.exchanges, bindings: body.bindings } as Definitions)
+    const body = validate(
+      definitionsBody,
+      { policies: inVhost(raw.policies), queues: inVhost(raw.queues), exchanges: inVhost(raw.exchanges), bindings: inVhost(raw.bindings) },
+      'body',
+    )
+    m.importDefinitions({ policies: body.policies, queues: body.queues, exchanges: body.exchanges, bindings: body.bindings } as Definitions)
     return c.body(null, 204)
   })
 }

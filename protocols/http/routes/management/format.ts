@@ -100,9 +100,9 @@ export function queueJson(q: QueueSummary, node: string, owner: ConnectionSummar
     consumer_utilisation: q.consumers > 0 ? 1 : 0,
     exclusive_consumer_tag: null,
     single_active_consumer_tag: q.activeConsumer ?? null,
-    policy: null,
+    policy: q.policy ?? null,
     operator_policy: null,
-    effective_policy_definition: {},
+    effective_policy_definition: q.effectivePolicyDefinition ?? {},
     ...lengthFields(q.lengths),
     messages_ram: q.lengths.messages,
     messages_ready_ram: q.lengths.ready,
@@ -133,7 +133,7 @@ export function exchangeJson(x: ExchangeSummary): Json {
     internal: x.internal,
     arguments: tableToJson(x.args),
     user_who_performed_action: 'rmq-internal',
-    policy: null,
+    policy: x.policy ?? null,
   }
 }
 

@@ -123,6 +123,8 @@ export const definitionsBody = z
       )
       .optional(),
     permissions: z.array(z.object({ user: name, vhost: name, configure: regex, write: regex, read: regex }).loose()).optional(),
+    // The broker checks pattern, definition, priority and apply-to, with RabbitMQ's texts.
+    policies: z.array(z.object({ vhost: name, name }).loose()).optional(),
     queues: z
       .array(
         z
