@@ -91,6 +91,7 @@ class CoreBroker implements WarrenBroker {
   readonly users = new UserStore({ onChange: (name, record) => this.#data?.definitions.userChanged(name, record) })
   readonly permissions = new PermissionStore({
     onChange: (vhost, user, p) => this.#data?.definitions.permissionChanged(vhost, user, p),
+    onTopicChange: (vhost, user, exchange, p) => this.#data?.definitions.topicPermissionChanged(vhost, user, exchange, p),
   })
   #opts: BrokerOptions
   #data: DataDir | undefined
@@ -279,6 +280,9 @@ class CoreBroker implements WarrenBroker {
         const vhost = this.#vhosts.get(name)!
         vhost.metadata = defs.metadata
         for (const [user, p] of defs.permissions) this.permissions.set(name, user, p)
+        for (const [user, byExchange] of defs.topicPermissions) {
+          for (const p of byExchange.values()) this.permissions.topics.set(name, user, p)
+        }
         restoreVhost(vhost, defs)
       }
     } finally {

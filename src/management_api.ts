@@ -251,6 +251,16 @@ export interface PermissionSummary {
   read: string
 }
 
+/** A topic permission: routing (write) and binding (read) key patterns for one exchange. */
+export interface TopicPermissionSummary {
+  user: string
+  vhost: string
+  exchange: string
+  /** Regular expressions, as RabbitMQ stores them; may use {username}, {vhost}, {client_id}. */
+  write: string
+  read: string
+}
+
 /**
  * RabbitMQ's definitions file format (snake_case, as `rabbitmqctl export_definitions` writes it),
  * so definitions move between RabbitMQ and Warren unchanged. Categories Warren has no use for
@@ -270,7 +280,7 @@ export interface Definitions {
     metadata?: { description?: string; tags?: string[]; default_queue_type?: string }
   }[]
   permissions?: PermissionSummary[]
-  topic_permissions?: unknown[]
+  topic_permissions?: TopicPermissionSummary[]
   parameters?: unknown[]
   global_parameters?: unknown[]
   policies?: PolicyDefinitionJson[]
@@ -361,6 +371,15 @@ export interface Management {
    */
   setPermission(permission: PermissionSummary): boolean
   deletePermission(vhost: string, user: string): boolean
+  /** Topic permissions, of everyone or filtered by vhost and/or user. */
+  topicPermissions(filter?: { vhost?: string; user?: string }): TopicPermissionSummary[]
+  /**
+   * Creates (true) or replaces (false) the topic permission of a user for one exchange. Throws
+   * not-found for a missing user or vhost, invalid-argument for a bad regular expression.
+   */
+  setTopicPermission(permission: TopicPermissionSummary): boolean
+  /** Deletes the user's topic permission for `exchange`, or all in the vhost. False if there was none. */
+  deleteTopicPermissions(vhost: string, user: string, exchange?: string): boolean
   /** User policies, of one vhost or all, highest priority first. */
   policies(vhost?: string): PolicySummary[]
   policy(vhost: string, name: string): PolicySummary | undefined

@@ -6,6 +6,7 @@
  * @module
  */
 import { BrokerError } from '../api.ts'
+import { type TopicPermission, type TopicScope, TopicPermissionStore } from './topic_permissions.ts'
 
 /** Regular expressions, as RabbitMQ stores them. */
 export interface Permission {
@@ -38,15 +39,20 @@ export interface PermissionStoreOptions {
    * Not called by `deleteVhost`: the vhost's deletion says it all.
    */
   onChange?: (vhost: string, user: string, permission: Permission | undefined) => void
+  /** The same for topic permissions (per exchange). */
+  onTopicChange?: (vhost: string, user: string, exchange: string, permission: TopicPermission | undefined) => void
 }
 
 export class PermissionStore {
   /** vhost → user → entry with its regexes compiled once. */
   #byVhost = new Map<string, Map<string, Entry>>()
   #onChange: PermissionStoreOptions['onChange']
+  /** Topic permissions; they go with the vhost or user as the other permissions do. */
+  readonly topics: TopicPermissionStore
 
   constructor(options: PermissionStoreOptions = {}) {
     this.#onChange = options.onChange
+    this.topics = new TopicPermissionStore({ onChange: options.onTopicChange })
   }
 
   /** Sets a user's permissions in a vhost. Throws BrokerError('invalid-argument') for a bad regex. */
@@ -82,11 +88,18 @@ export class PermissionStore {
   /** Drops every permission in a vhost (vhost deleted). */
   deleteVhost(vhost: string): void {
     this.#byVhost.delete(vhost)
+    this.topics.deleteVhost(vhost)
   }
 
   /** Drops a user's permissions everywhere (user deleted). */
   deleteUser(user: string): void {
     for (const vhost of [...this.#byVhost.keys()]) this.delete(vhost, user)
+    this.topics.deleteUser(user)
+  }
+
+  /** The user's live topic permissions in the vhost (core/access.ts's PermissionChecker). */
+  topicRules(vhost: string, user: string): TopicScope {
+    return this.topics.scope(vhost, user)
   }
 
   /** Any permission entry at all grants access to the vhost, as in RabbitMQ. */

@@ -59,7 +59,8 @@ export class CoreConnection implements Connection, QueueOwner, Actor {
     this.vhost = vhost.name
     this.user = info.user
     this.vhostState = vhost
-    this.access = new Access(ctx.permissions, vhost.name, info.user.name)
+    // RabbitMQ's {client_id} topic variable exists only for MQTT (rabbit_mqtt_processor).
+    this.access = new Access(ctx.permissions, vhost.name, info.user.name, info.protocol === 'mqtt' ? info.clientName : undefined)
     this.scheduler = ctx.scheduler
     this.directReply = ctx.directReply
     this.maxMessageSize = ctx.maxMessageSize

@@ -31,6 +31,7 @@ export function publish(session: CoreSession, message: Message, opts: PublishOpt
   const x = vhost.exchanges.get(message.exchange)
   if (x === undefined) throw notFound('exchange', message.exchange, vhost.name)
   if (x.internal) throw accessRefused(`cannot publish to internal ${rs('exchange', x.name, vhost.name)}`)
+  conn.access.checkTopic('write', x, message.routingKey)
   const props = message.properties
   if (props.replyTo === REPLY_QUEUE) message = withReplyAddress(message, session.replyConsumer)
   const ttl = props.expiration === undefined ? -1 : parseExpiration(props.expiration)
@@ -42,6 +43,8 @@ export function publish(session: CoreSession, message: Message, opts: PublishOpt
   // protocols' headers are free-form strings, so only AMQP gets RabbitMQ's error for a non-array.
   const headers = props.headers
   const ccKeys = headers === undefined ? undefined : headerRoutes(headers, conn.info.protocol === 'amqp')
+  // RabbitMQ 4 checks every routing key of the message, CC ones included.
+  if (ccKeys !== undefined) for (const key of ccKeys) conn.access.checkTopic('write', x, key)
   const confirmId = opts?.confirmId
   const stats = vhost.stats
   stats.publish++

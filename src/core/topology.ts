@@ -175,11 +175,14 @@ export function purgeQueue(actor: Actor, name: string): number {
   return findQueue(actor, name).purge()
 }
 
-/** rabbit_channel:binding_action_with_checks/10: permissions and the default exchange. */
+/** rabbit_channel:binding_action_with_checks/10: permissions, the default exchange, topic permissions. */
 function checkBindingAction(actor: Actor, b: Binding): void {
   actor.access.check('write', b.destinationKind, b.destination)
   if (b.source === '' || (b.destinationKind === 'exchange' && b.destination === '')) throw defaultExchangeRefused()
   actor.access.check('read', 'exchange', b.source)
+  // Topic authorisation on the binding key, when the source exists (RabbitMQ, bind and unbind).
+  const source = actor.vhostState.exchanges.get(b.source)
+  if (source !== undefined) actor.access.checkTopic('read', source, b.routingKey)
 }
 
 /** checkBindingAction, then the lookups rabbit_binding:add does. */

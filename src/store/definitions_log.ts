@@ -12,6 +12,7 @@
  */
 import type { VhostMetadata } from '../api.ts'
 import type { Permission } from '../auth/permissions.ts'
+import type { TopicPermission } from '../auth/topic_permissions.ts'
 import type { UserRecord } from '../auth/users.ts'
 import type { Policy } from '../core/policy.ts'
 import { log } from '../log.ts'
@@ -77,6 +78,14 @@ export class DefinitionsLog implements DefinitionsObserver, CommitMember {
 
   permissionChanged(vhost: string, user: string, p: Permission | undefined): void {
     this.#record(p === undefined ? { op: 'permission-delete', vhost, user } : { op: 'permission', vhost, user, ...p })
+  }
+
+  topicPermissionChanged(vhost: string, user: string, exchange: string, p: TopicPermission | undefined): void {
+    this.#record(
+      p === undefined
+        ? { op: 'topic-permission-delete', vhost, user, exchange }
+        : { op: 'topic-permission', vhost, user, exchange, write: p.write, read: p.read },
+    )
   }
 
   exchangeAdded(vhost: string, x: ExchangeFacts): void {

@@ -5,12 +5,13 @@
  * `snapshot` turns the model back into the shortest sequence that rebuilds it.
  *
  * Deletions cascade as in the broker: a deleted vhost takes everything in it, a deleted queue
- * or exchange its bindings, a deleted user its permissions.
+ * or exchange its bindings, a deleted user its permissions and topic permissions.
  *
  * @module
  */
 import type { Table, VhostMetadata } from '../api.ts'
 import type { Permission } from '../auth/permissions.ts'
+import type { TopicPermission } from '../auth/topic_permissions.ts'
 import type { UserRecord } from '../auth/users.ts'
 import type { Policy } from '../core/policy.ts'
 import { canonicalTable } from './field_json.ts'
@@ -48,6 +49,8 @@ export type DefinitionRecord =
   | { op: 'user-delete'; name: string }
   | ({ op: 'permission'; vhost: string; user: string } & Permission)
   | { op: 'permission-delete'; vhost: string; user: string }
+  | ({ op: 'topic-permission'; vhost: string; user: string } & TopicPermission)
+  | { op: 'topic-permission-delete'; vhost: string; user: string; exchange: string }
   | ({ op: 'exchange'; vhost: string } & ExchangeDefinition)
   | { op: 'exchange-delete'; vhost: string; name: string }
   | ({ op: 'queue'; vhost: string } & QueueDefinition)
@@ -60,6 +63,8 @@ export type DefinitionRecord =
 export interface VhostDefinitions {
   metadata: VhostMetadata
   permissions: Map<string, Permission>
+  /** user → exchange → topic permission. */
+  topicPermissions: Map<string, Map<string, TopicPermission>>
   exchanges: Map<string, ExchangeDefinition>
   queues: Map<string, QueueDefinition>
   /** Keyed by `bindingKey`. */
@@ -92,6 +97,7 @@ export class DefinitionsModel {
           this.vhosts.set(r.name, {
             metadata: r.metadata,
             permissions: new Map(),
+            topicPermissions: new Map(),
             exchanges: new Map(),
             queues: new Map(),
             bindings: new Map(),
@@ -108,7 +114,10 @@ export class DefinitionsModel {
         return
       case 'user-delete':
         this.users.delete(r.name)
-        for (const v of this.vhosts.values()) v.permissions.delete(r.name)
+        for (const v of this.vhosts.values()) {
+          v.permissions.delete(r.name)
+          v.topicPermissions.delete(r.name)
+        }
         return
     }
     const v = this.vhosts.get(r.vhost)
@@ -120,6 +129,21 @@ export class DefinitionsModel {
       case 'permission-delete':
         v.permissions.delete(r.user)
         return
+      case 'topic-permission': {
+        let byExchange = v.topicPermissions.get(r.user)
+        if (byExchange === undefined) {
+          byExchange = new Map()
+          v.topicPermissions.set(r.user, byExchange)
+        }
+        byExchange.set(r.exchange, { exchange: r.exchange, write: r.write, read: r.read })
+        return
+      }
+      case 'topic-permission-delete': {
+        const byExchange = v.topicPermissions.get(r.user)
+        byExchange?.delete(r.exchange)
+        if (byExchange?.size === 0) v.topicPermissions.delete(r.user)
+        return
+      }
       case 'exchange':
         v.exchanges.set(r.name, { name: r.name, type: r.type, autoDelete: r.autoDelete, internal: r.internal, args: r.args })
         return
@@ -157,6 +181,9 @@ export class DefinitionsModel {
     for (const user of this.users.values()) yield { op: 'user', user }
     for (const [vhost, v] of this.vhosts) {
       for (const [user, p] of v.permissions) yield { op: 'permission', vhost, user, ...p }
+      for (const [user, byExchange] of v.topicPermissions) {
+        for (const p of byExchange.values()) yield { op: 'topic-permission', vhost, user, ...p }
+      }
       for (const x of v.exchanges.values()) yield { op: 'exchange', vhost, ...x }
       for (const q of v.queues.values()) yield { op: 'queue', vhost, ...q }
       for (const b of v.bindings.values()) yield { op: 'binding', vhost, ...b }

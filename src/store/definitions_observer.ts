@@ -7,6 +7,7 @@
  */
 import type { Table, VhostMetadata } from '../api.ts'
 import type { Permission } from '../auth/permissions.ts'
+import type { TopicPermission } from '../auth/topic_permissions.ts'
 import type { UserRecord } from '../auth/users.ts'
 import type { Policy } from '../core/policy.ts'
 
@@ -44,6 +45,8 @@ export interface DefinitionsObserver {
   userChanged(name: string, user: UserRecord | undefined): void
   /** `permission` undefined: deleted. */
   permissionChanged(vhost: string, user: string, permission: Permission | undefined): void
+  /** A topic permission for one exchange; `permission` undefined: deleted. */
+  topicPermissionChanged?(vhost: string, user: string, exchange: string, permission: TopicPermission | undefined): void
   exchangeAdded(vhost: string, exchange: ExchangeFacts): void
   exchangeRemoved(vhost: string, exchange: ExchangeFacts): void
   queueAdded(vhost: string, queue: QueueFacts): void

@@ -4,8 +4,9 @@
  *
  * @module
  */
-import type { BrokerError, PermissionSummary, UserSummary, UserUpdate } from '../../api.ts'
+import type { BrokerError, PermissionSummary, TopicPermissionSummary, UserSummary, UserUpdate } from '../../api.ts'
 import type { PermissionStore } from '../../auth/permissions.ts'
+import type { TopicPermissionStore } from '../../auth/topic_permissions.ts'
 import { hashPassword, type UserRecord, type UserStore } from '../../auth/users.ts'
 import { brokerError } from '../errors.ts'
 
@@ -61,4 +62,22 @@ export function setPermission(
   const created = permissions.get(p.vhost, p.user) === undefined
   permissions.set(p.vhost, p.user, { configure: p.configure, write: p.write, read: p.read })
   return created
+}
+
+/** Topic permissions, optionally of one vhost and/or one user. */
+export function topicPermissionList(topics: TopicPermissionStore, filter: { vhost?: string; user?: string }): TopicPermissionSummary[] {
+  const out: TopicPermissionSummary[] = []
+  for (const p of topics.list()) {
+    if ((filter.vhost === undefined || p.vhost === filter.vhost) && (filter.user === undefined || p.user === filter.user)) {
+      out.push({ user: p.user, vhost: p.vhost, exchange: p.exchange, write: p.write, read: p.read })
+    }
+  }
+  return out
+}
+
+/** Creates (true) or replaces (false) a topic permission of an existing user in an existing vhost. */
+export function setTopicPermission(users: UserStore, topics: TopicPermissionStore, vhostExists: boolean, p: TopicPermissionSummary): boolean {
+  if (users.get(p.user) === undefined) throw brokerError('not-found', `user '${p.user}' not found`)
+  if (!vhostExists) throw vhostNotFound(p.vhost)
+  return topics.set(p.vhost, p.user, { exchange: p.exchange, write: p.write, read: p.read })
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Definitions, Management, PermissionSummary, PolicyDefinitionJson } from '../../api.ts'
+import type { Definitions, Management, PermissionSummary, PolicyDefinitionJson, TopicPermissionSummary } from '../../api.ts'
 import type { UserStore } from '../../auth/users.ts'
 import type { PermissionChecker } from '../access.ts'
 import type { Vhost } from '../vhost.ts'
@@ -34,8 +34,13 @@ export function exportPolicies(vhosts: Iterable<Vhost>): PolicyDefinitionJson[] 
   return out
 }
 
-/** Users, vhosts, permissions and policies; the categories Warren does not have are empty. */
-export function exportAccess(users: UserStore, vhosts: Iterable<Vhost>, permissions: PermissionSummary[]): DefinitionsAccess {
+/** Users, vhosts, permissions, topic permissions and policies; the categories Warren does not have are empty. */
+export function exportAccess(
+  users: UserStore,
+  vhosts: Iterable<Vhost>,
+  permissions: PermissionSummary[],
+  topicPermissions: TopicPermissionSummary[] = [],
+): DefinitionsAccess {
   const list = [...vhosts]
   return {
     users: users.list().map((u) => ({
@@ -51,7 +56,7 @@ export function exportAccess(users: UserStore, vhosts: Iterable<Vhost>, permissi
       return { name: v.name, ...metadata, metadata }
     }),
     permissions,
-    topic_permissions: [],
+    topic_permissions: topicPermissions,
     parameters: [],
     global_parameters: [],
     policies: exportPolicies(list),
@@ -108,7 +113,7 @@ export interface ImportContext {
 const everything: PermissionChecker = { check: () => true, canAccessVhost: () => true }
 
 /**
- * rabbit_definitions:import_parsed/2 order: users, vhosts, permissions, policies, queues,
+ * rabbit_definitions:import_parsed/2 order: users, vhosts, permissions, topic permissions, policies, queues,
  * exchanges, bindings (policies first, so entities start under them).
  */
 export function importDefinitions(ctx: ImportContext, defs: Definitions): void {
@@ -126,6 +131,9 @@ export function importDefinitions(ctx: ImportContext, defs: Definitions): void {
     })
   }
   for (const p of defs.permissions ?? []) m.setPermission(p)
+  for (const p of defs.topic_permissions ?? []) {
+    m.setTopicPermission({ user: p.user, vhost: p.vhost, exchange: p.exchange, write: p.write, read: p.read })
+  }
   for (const p of defs.policies ?? []) m.putPolicy(p.vhost, p.name, p)
   const actors = new Map<string, CoreManagementActor>()
   const actor = (vhost: string): CoreManagementActor => {

@@ -19,6 +19,7 @@ import {
   type ManagementActor,
   type NodeSummary,
   type PermissionSummary,
+  type TopicPermissionSummary,
   type PolicySummary,
   type QueueSummary,
   type SessionSummary,
@@ -278,6 +279,19 @@ export class CoreManagement implements Management {
     return this.#host.permissions.delete(vhost, user)
   }
 
+  topicPermissions(filter: { vhost?: string; user?: string } = {}): TopicPermissionSummary[] {
+    return admin.topicPermissionList(this.#host.permissions.topics, filter)
+  }
+
+  setTopicPermission(permission: TopicPermissionSummary): boolean {
+    const host = this.#host
+    return admin.setTopicPermission(host.users, host.permissions.topics, host.vhosts.has(permission.vhost), permission)
+  }
+
+  deleteTopicPermissions(vhost: string, user: string, exchange?: string): boolean {
+    return this.#host.permissions.topics.delete(vhost, user, exchange)
+  }
+
   policies(vhost?: string): PolicySummary[] {
     const all: Policy[] = []
     for (const v of this.#selected(vhost)) for (const p of v.policies.values()) all.push(p)
@@ -305,7 +319,7 @@ export class CoreManagement implements Management {
     return {
       product_name: 'Warren',
       product_version: PRODUCT_VERSION,
-      ...exportAccess(host.users, host.vhosts.values(), this.permissions()),
+      ...exportAccess(host.users, host.vhosts.values(), this.permissions(), this.topicPermissions()),
       ...exportEntities(host.vhosts.values()),
     }
   }

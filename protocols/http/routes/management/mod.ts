@@ -19,6 +19,7 @@ import { nodeRoutes } from './nodes.ts'
 import { overviewRoutes } from './overview.ts'
 import { policyRoutes } from './policies.ts'
 import { queueRoutes } from './queues.ts'
+import { topicPermissionRoutes } from './topic_permissions.ts'
 import { userRoutes } from './users.ts'
 import { vhostRoutes } from './vhosts.ts'
 
@@ -32,6 +33,7 @@ export function managementRoutes(deps: HttpDeps): Hono<HttpEnv> {
   healthRoutes(ctx)
   nodeRoutes(ctx)
   policyRoutes(ctx)
+  topicPermissionRoutes(ctx)
   vhostRoutes(ctx)
   exchangeRoutes(ctx)
   queueRoutes(ctx)

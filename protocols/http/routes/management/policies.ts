@@ -1,7 +1,7 @@
 /**
  * User policies (/api/policies, rabbit_mgmt_wm_policies and rabbit_mgmt_wm_policy), and what
  * RabbitMQ configures at runtime and Warren does not have: operator policies, runtime and
- * global parameters, vhost and user limits, topic permissions, feature flags. Those lists answer
+ * global parameters, vhost and user limits, feature flags. Those lists answer
  * empty in RabbitMQ's shapes, with RabbitMQ's access rules, so tools that read them work;
  * single objects are 404; writes get a 400 that says why, instead of a bare 404.
  *
@@ -23,7 +23,6 @@ export const UNSUPPORTED = {
   globalParameters: 'Warren does not support global runtime parameters',
   vhostLimits: 'Warren does not support virtual host limits',
   userLimits: 'Warren does not support user limits',
-  topicPermissions: 'Warren does not support topic permissions',
 } as const
 
 /** A policy in RabbitMQ's JSON. */
@@ -117,14 +116,6 @@ export function policyRoutes(ctx: RouteContext): void {
     return c.json([])
   })
   noObject('/user-limits/:user/:name', 'administrator', UNSUPPORTED.userLimits)
-
-  emptyList('/topic-permissions', 'administrator')
-  noObject('/topic-permissions/:vhost/:user', 'administrator', UNSUPPORTED.topicPermissions)
-  emptyList('/vhosts/:vhost/topic-permissions', 'administrator', true)
-  app.get('/users/:user/topic-permissions', guard('administrator'), (c) => {
-    if (m.user(param(c, 'user')) === undefined) throw notFoundError()
-    return c.json([])
-  })
 
   // Warren has no feature flags to enable: every feature it has is always on.
   emptyList('/feature-flags', 'administrator')

@@ -93,6 +93,9 @@ export const permissionBody = z
 
 const name = z.string().min(1).max(255)
 
+/** PUT /api/topic-permissions/{vhost}/{user}: all three keys are required, as in RabbitMQ. */
+export const topicPermissionBody = z.object({ exchange: z.string().max(255), write: regex, read: regex }).loose()
+
 /**
  * Definitions as RabbitMQ exports them; each category optional. Categories Warren does not
  * implement are accepted as any array and ignored.
@@ -123,6 +126,7 @@ export const definitionsBody = z
       )
       .optional(),
     permissions: z.array(z.object({ user: name, vhost: name, configure: regex, write: regex, read: regex }).loose()).optional(),
+    topic_permissions: z.array(z.object({ user: name, vhost: name, exchange: z.string().max(255), write: regex, read: regex }).loose()).optional(),
     // The broker checks pattern, definition, priority and apply-to, with RabbitMQ's texts.
     policies: z.array(z.object({ vhost: name, name }).loose()).optional(),
     queues: z
