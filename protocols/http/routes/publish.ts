@@ -15,7 +15,7 @@
  */
 import type { Context, Hono } from 'hono'
 import { z } from 'zod'
-import type { Message, MessageProperties, PublishResult } from '../../../src/api.ts'
+import { BrokerError, type Message, type MessageProperties, type PublishResult } from '../../../src/api.ts'
 import type { HttpEnv } from '../app.ts'
 import { requireUser } from '../auth.ts'
 import { badRequest, HttpError } from '../errors.ts'
@@ -62,12 +62,17 @@ export function publishRoutes(app: Hono<HttpEnv>, ctx: MessagingContext): void {
     const payload = decodePayload(body.payload, body.payload_encoding)
     if (payload === undefined) throw badRequest('payload: not valid base64')
     const exchange = c.req.param('exchange')
-    const routed = await publishOne(c, c.req.param('vhost'), {
-      exchange: exchange === 'amq.default' ? '' : exchange,
-      routingKey: body.routing_key,
-      properties: propertiesFromJson(body.properties),
-      body: payload,
-    })
+    const routed = await publishOne(
+      c,
+      c.req.param('vhost'),
+      {
+        exchange: exchange === 'amq.default' ? '' : exchange,
+        routingKey: body.routing_key,
+        properties: propertiesFromJson(body.properties),
+        body: payload,
+      },
+      true,
+    )
     return c.json({ routed })
   })
 
@@ -88,8 +93,35 @@ export function publishRoutes(app: Hono<HttpEnv>, ctx: MessagingContext): void {
   })
 }
 
-/** Publishes with a confirm; true when some queue took the message. */
-async function publishOne(c: Context<HttpEnv>, vhost: string, message: Message): Promise<boolean> {
+/**
+ * The channel error a publish raised, as rabbit_mgmt_util:with_channel answers it: 400
+ * bad_request whose reason is the AMQP close, "404 NOT_FOUND - no exchange 'x' in vhost '/'".
+ */
+function channelError(error: BrokerError): HttpError {
+  const [code, name] = AMQP_REPLY[error.code]
+  return badRequest(`${code} ${name} - ${error.message}`)
+}
+
+/** The AMQP reply code and name of each core error code (RabbitMQ's with_channel shows them). */
+const AMQP_REPLY: Readonly<Record<BrokerError['code'], readonly [number, string]>> = {
+  'not-found': [404, 'NOT_FOUND'],
+  'access-refused': [403, 'ACCESS_REFUSED'],
+  'resource-locked': [405, 'RESOURCE_LOCKED'],
+  'precondition-failed': [406, 'PRECONDITION_FAILED'],
+  'invalid-argument': [406, 'PRECONDITION_FAILED'],
+  'resource-error': [506, 'RESOURCE_ERROR'],
+  'not-allowed': [530, 'NOT_ALLOWED'],
+  'command-invalid': [503, 'COMMAND_INVALID'],
+  'not-implemented': [540, 'NOT_IMPLEMENTED'],
+  'connection-forced': [320, 'CONNECTION_FORCED'],
+  internal: [541, 'INTERNAL_ERROR'],
+}
+
+/**
+ * Publishes with a confirm; true when some queue took the message. `asChannel`: errors of the
+ * publish itself answer as RabbitMQ's exchange publish endpoint does (see channelError).
+ */
+async function publishOne(c: Context<HttpEnv>, vhost: string, message: Message, asChannel = false): Promise<boolean> {
   const broker = c.var.deps.broker
   // An AMQP publisher would be blocked by the resource alarm; an HTTP request is told so.
   if (broker.blocked) {
@@ -114,7 +146,13 @@ async function publishOne(c: Context<HttpEnv>, vhost: string, message: Message):
       closed: (error) => fail(error),
     })
     connection.onForcedClose((error) => fail(error))
-    const result: PublishResult = session.publish(message, { confirmId: 1 })
+    let result: PublishResult
+    try {
+      result = session.publish(message, { confirmId: 1 })
+    } catch (error) {
+      if (asChannel && error instanceof BrokerError && error.code !== 'connection-forced') throw channelError(error)
+      throw error
+    }
     if (await confirmed) throw badRequest(REJECTED_REASON)
     return result === 'routed'
   } finally {
