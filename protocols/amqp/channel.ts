@@ -9,6 +9,7 @@
  * @module
  */
 import type { BrokerError, Connection, Delivery, Message, MessageProperties, Session, SessionEvents } from '../../src/api.ts'
+import { log } from '../../src/log.ts'
 import { AmqpError } from './codec/errors.ts'
 import type { FrameWriter } from './codec/frame_writer.ts'
 import type { DecodedMethod, EncodeArgs, MethodArgs, MethodName } from './codec/methods.ts'
@@ -169,8 +170,24 @@ export class AmqpChannel implements SessionEvents, ContentSink {
     this.#writer.writeMethod(this.id, name, args)
   }
 
-  sendContent(message: Message): void {
-    this.#writer.writeContent(this.id, BASIC, message.properties, message.body)
+  /**
+   * A content-carrying method and its message. False, with nothing written and one log line,
+   * when the message cannot be expressed in AMQP (it came from another protocol with, say, a
+   * header name over 255 bytes or a table nested too deeply): such a message must never take
+   * the connection, or the broker, down.
+   */
+  sendWithContent<N extends MethodName>(name: N, args: EncodeArgs<N>, message: Message): boolean {
+    try {
+      this.#writer.writeMethodWithContent(this.id, name, args, message.properties, message.body)
+      return true
+    } catch (error) {
+      log.once('amqp.unencodable', 'warn', 'A message cannot be encoded for an AMQP client; it is rejected (dead-lettered if the queue has a DLX)', {
+        ...this.#host.logContext,
+        channel: this.id,
+        error: error instanceof Error ? error.message : String(error),
+      })
+      return false
+    }
   }
 
   flushSoon(): void {
@@ -257,14 +274,17 @@ export class AmqpChannel implements SessionEvents, ContentSink {
 
   #writeDelivery(d: Delivery): void {
     const m = d.message
-    this.#writer.writeMethod(this.id, 'basic.deliver', {
-      consumerTag: d.consumerTag,
-      deliveryTag: d.id,
-      redelivered: d.redelivered,
-      exchange: m.exchange,
-      routingKey: m.routingKey,
+    const args = { consumerTag: d.consumerTag, deliveryTag: d.id, redelivered: d.redelivered, exchange: m.exchange, routingKey: m.routingKey }
+    if (this.sendWithContent('basic.deliver', args, m)) return
+    // Rejected after the core's deliver call returns; a no-ack delivery is settled already.
+    const id = d.id
+    queueMicrotask(() => {
+      try {
+        this.session.settle(id, 'reject')
+      } catch {
+        // Settled (no-ack) or the channel closed meanwhile.
+      }
     })
-    this.#writer.writeContent(this.id, BASIC, m.properties, m.body)
   }
 
   #onConfirm(ids: readonly number[], nack: boolean): void {

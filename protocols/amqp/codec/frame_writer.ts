@@ -114,6 +114,23 @@ export class FrameWriter {
     }
   }
 
+  /**
+   * A content-carrying method (basic.deliver, get-ok, return) and its content, all or nothing:
+   * when the method or the properties cannot be encoded (a message from another protocol with a
+   * header name over 255 bytes, a table nested too deeply …) nothing is written and the error is
+   * rethrown, so the connection's byte stream stays well formed.
+   */
+  writeMethodWithContent<N extends MethodName>(channel: number, name: N, args: EncodeArgs<N>, properties: MessageProperties, body: Uint8Array): void {
+    const at = this.#w.offset
+    try {
+      this.writeMethod(channel, name, args)
+      this.writeContent(channel, METHODS[name].classId, properties, body)
+    } catch (error) {
+      this.#discardFrom(at)
+      throw error
+    }
+  }
+
   /** An empty heartbeat frame on channel 0. */
   writeHeartbeat(): void {
     this.#startFrame(FRAME_HEARTBEAT, 0)

@@ -73,13 +73,8 @@ export function routeMessage(ch: AmqpChannel, message: Message, mandatory: boole
     const opts = confirmId !== undefined ? { confirmId, mandatory } : mandatory ? MANDATORY : undefined
     const result = ch.session.publish(message, opts)
     if (result === 'unroutable' && mandatory) {
-      ch.send('basic.return', {
-        replyCode: ReplyCode.NO_ROUTE,
-        replyText: 'NO_ROUTE',
-        exchange: message.exchange,
-        routingKey: message.routingKey,
-      })
-      ch.sendContent(message)
+      const args = { replyCode: ReplyCode.NO_ROUTE, replyText: 'NO_ROUTE', exchange: message.exchange, routingKey: message.routingKey }
+      ch.sendWithContent('basic.return', args, message)
     }
   } finally {
     ch.releaseConfirms()
@@ -93,14 +88,16 @@ export function basicGet(ch: AmqpChannel, args: MethodArgs['basic.get']): void {
     return
   }
   const { delivery, remaining } = got
-  ch.send('basic.get-ok', {
-    deliveryTag: delivery.id,
-    redelivered: delivery.redelivered,
-    exchange: delivery.message.exchange,
-    routingKey: delivery.message.routingKey,
-    messageCount: remaining,
-  })
-  ch.sendContent(delivery.message)
+  const m = delivery.message
+  const sent = ch.sendWithContent(
+    'basic.get-ok',
+    { deliveryTag: delivery.id, redelivered: delivery.redelivered, exchange: m.exchange, routingKey: m.routingKey, messageCount: remaining },
+    m,
+  )
+  if (sent) return
+  // A message AMQP cannot carry: rejected (dead-lettered or dropped) rather than handed out.
+  if (!args.noAck) ch.session.settle(delivery.id, 'reject')
+  ch.send('basic.get-empty', {})
 }
 
 /** requeue=false is not implemented by RabbitMQ either (540). */
