@@ -23,15 +23,26 @@ import { parseJson } from '../schemas.ts'
 import { decodePayload, propertiesFromJson } from './message_json.ts'
 import { connectFor, type MessagingContext } from './messaging.ts'
 import { topicNameProblem } from './topic_filter.ts'
+import { fitsShortString, MAX_SHORTSTR_BYTES, tableProblem } from '../field_limits.ts'
 
-const shortString = z.string().max(255)
+/** An AMQP short string: at most 255 bytes of UTF-8 (not characters). */
+const shortString = z.string().refine(fitsShortString, { message: `must be at most ${MAX_SHORTSTR_BYTES} bytes of UTF-8` })
 const octet = z.number().int().min(0).max(255)
 
 /** rabbit_mgmt_format:to_basic_properties/1: integers where AMQP has them, strings elsewhere. */
 const propertiesSchema = z.object({
   content_type: shortString.optional(),
   content_encoding: shortString.optional(),
-  headers: z.record(z.string(), z.json()).optional(),
+  // Checked by tableProblem, not z.json(): a hostile document nested thousands deep must not
+  // recurse through the validator.
+  headers: z
+    .record(z.string(), z.unknown())
+    .superRefine((t, ctx) => {
+      const problem = tableProblem(t)
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
+    })
+    .transform((t) => t as Record<string, z.core.util.JSONType>)
+    .optional(),
   delivery_mode: octet.optional(),
   priority: octet.optional(),
   correlation_id: shortString.optional(),
@@ -82,6 +93,7 @@ export function publishRoutes(app: Hono<HttpEnv>, ctx: MessagingContext): void {
     if (problem !== undefined) throw badRequest(`topic: ${problem}`)
     const properties: MessageProperties = {}
     const contentType = c.req.header('content-type')
+    if (contentType !== undefined && !fitsShortString(contentType)) throw badRequest(`Content-Type: longer than ${MAX_SHORTSTR_BYTES} bytes`)
     if (contentType !== undefined) properties.contentType = contentType
     const routed = await publishOne(c, c.req.param('vhost'), {
       exchange: ctx.opts.topicExchange,

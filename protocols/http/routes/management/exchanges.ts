@@ -6,13 +6,14 @@
  */
 import type { Context } from 'hono'
 import type { HttpEnv } from '../../app.ts'
-import { notFoundError } from '../../errors.ts'
+import { badRequest, notFoundError } from '../../errors.ts'
 import { parseJson } from '../../schemas.ts'
 import { checkVhostAccess, guard, userOf, vhostFilter } from './access.ts'
 import { created, exchangeParam, existingVhost, param, queryFlag, type RouteContext } from './common.ts'
 import { bindingJson, exchangeJson } from './format.ts'
 import { listAnswer } from './paging.ts'
 import { exchangeBody } from './schemas.ts'
+import { fitsShortString, MAX_SHORTSTR_BYTES } from '../../field_limits.ts'
 
 export function exchangeRoutes(ctx: RouteContext): void {
   const { app, m } = ctx
@@ -47,6 +48,7 @@ export function exchangeRoutes(ctx: RouteContext): void {
     if (!m.hasVhost(vhost)) throw notFoundError('vhost_not_found')
     checkVhostAccess(m, userOf(c), vhost)
     const name = exchangeParam(c, 'name')
+    if (!fitsShortString(name)) throw badRequest(`exchange name is longer than ${MAX_SHORTSTR_BYTES} bytes`)
     const body = await parseJson(c, exchangeBody)
     const existed = m.exchange(vhost, name) !== undefined
     m.actor(vhost, userOf(c)).declareExchange(name, body.type, {

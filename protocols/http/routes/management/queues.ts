@@ -5,7 +5,7 @@
  * @module
  */
 import type { ConnectionSummary, FetchedMessage } from '../../../../src/api.ts'
-import { notFoundError } from '../../errors.ts'
+import { badRequest, notFoundError } from '../../errors.ts'
 import { parseJson } from '../../schemas.ts'
 import { encodePayload, propertiesToJson } from '../message_json.ts'
 import { checkVhostAccess, guard, userOf, vhostFilter } from './access.ts'
@@ -13,6 +13,7 @@ import { created, existingVhost, param, queryFlag, type RouteContext } from './c
 import { bindingJson, type Json, queueJson } from './format.ts'
 import { listAnswer } from './paging.ts'
 import { getBody, queueBody } from './schemas.ts'
+import { fitsShortString, MAX_SHORTSTR_BYTES } from '../../field_limits.ts'
 
 const SETTLE = {
   ack_requeue_false: 'ack',
@@ -75,6 +76,7 @@ export function queueRoutes(ctx: RouteContext): void {
     if (!m.hasVhost(vhost)) throw notFoundError('vhost_not_found')
     checkVhostAccess(m, userOf(c), vhost)
     const name = param(c, 'name')
+    if (!fitsShortString(name)) throw badRequest(`queue name is longer than ${MAX_SHORTSTR_BYTES} bytes`)
     const body = await parseJson(c, queueBody)
     const existed = m.queue(vhost, name) !== undefined
     m.actor(vhost, userOf(c)).declareQueue(name, { durable: body.durable, autoDelete: body.auto_delete, args: body.arguments })

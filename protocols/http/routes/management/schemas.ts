@@ -8,12 +8,19 @@
  */
 import { z } from 'zod'
 import type { Table } from '../../../../src/api.ts'
+import { tableProblem } from '../../field_limits.ts'
 
 /** A boolean or its string form. */
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((s) => s === 'true')])
 
 /** Arguments and headers: any JSON object (the core validates the x- arguments it knows). */
-const table = z.record(z.string(), z.unknown()).transform((t) => t as Table)
+const table = z
+  .record(z.string(), z.unknown())
+  .superRefine((t, ctx) => {
+    const problem = tableProblem(t)
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
+  })
+  .transform((t) => t as Table)
 
 /** An integer or its string form (rabbit_mgmt_util:parse_int/1). */
 const int = z.union([z.number(), z.string().regex(/^-?\d+$/, 'expected an integer').transform(Number)]).pipe(z.number().int())
