@@ -12,6 +12,7 @@ import { Hono, type MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { cors } from 'hono/cors'
 import type { AuthenticatedUser, Broker } from '../../src/api.ts'
+import { rememberPeer } from '../../src/runtime/http.ts'
 import type { Socket } from '../../src/runtime/socket.ts'
 import { loginRoutes, TokenStore } from './auth.ts'
 import { notFound, onError, payloadTooLarge } from './errors.ts'
@@ -93,6 +94,8 @@ export function createHttpApp(deps: HttpDeps): Hono<HttpEnv> {
   app.use(async (c, next) => {
     c.set('deps', deps)
     c.set('tokens', tokens)
+    // Before bodyLimit swaps in a new Request for a chunked body (see peerAddress).
+    rememberPeer(c)
     await next()
   })
   const cors = corsFor(deps.corsOrigins ?? [])

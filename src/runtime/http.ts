@@ -94,7 +94,24 @@ export function upgradeWebSocket(c: Context, opts: WebSocketOptions): Response |
 
 /** The TCP peer of the request (no proxy headers are trusted). */
 export function peerAddress(c: Context): PeerAddress {
-  return requestRuntime(c).peer(c)
+  let peer = peersByContext.get(c)
+  if (peer === undefined) {
+    peer = requestRuntime(c).peer(c)
+    peersByContext.set(c, peer)
+  }
+  return peer
+}
+
+/**
+ * The peer of each request, looked up once: a middleware that replaces `c.req.raw` (hono's
+ * bodyLimit does for a chunked body) leaves a Request that Bun's requestIP() no longer knows.
+ * The app calls peerAddress first thing, so the original request is the one asked.
+ */
+const peersByContext = new WeakMap<Context, PeerAddress>()
+
+/** Looks the peer up now (the first middleware calls it); nothing when not served by serveHttp. */
+export function rememberPeer(c: Context): void {
+  if ((c.env as { [HTTP_RUNTIME]?: RequestRuntime } | undefined)?.[HTTP_RUNTIME] !== undefined) peerAddress(c)
 }
 
 /** Picks the subprotocol to answer with, as `WebSocketOptions.protocols` describes. */
