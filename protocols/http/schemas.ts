@@ -8,14 +8,15 @@
  */
 import type { Context } from 'hono'
 import { z } from 'zod'
-import { badRequest, zodReason } from './errors.ts'
+import { HTTPException } from 'hono/http-exception'
+import { badRequest, HttpError, zodReason } from './errors.ts'
 
 /**
  * Reads the body as JSON and validates it. An empty body (or `null`) is `{}`, as RabbitMQ's
  * management API treats it. The body size limit is enforced before this, by the app.
  */
 export async function parseJson<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
-  const text = await c.req.text()
+  const text = await readBody(c, () => c.req.text())
   let value: unknown = {}
   if (text.trim() !== '') {
     try {
@@ -26,6 +27,20 @@ export async function parseJson<S extends z.ZodType>(c: Context, schema: S): Pro
   }
   if (value === null) value = {}
   return validate(schema, value, 'body')
+}
+
+/**
+ * Reads the request body. A body cut short (the client closed the connection mid-upload) is
+ * the client's doing: a 400, logged at info level, not an internal error. The body limit's own
+ * 413 passes through.
+ */
+export async function readBody<T>(c: Context, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read()
+  } catch (error) {
+    if (error instanceof HTTPException || error instanceof HttpError) throw error
+    throw badRequest('body: the request body could not be read (the client closed the connection?)')
+  }
 }
 
 /** Validates the query string (each parameter's last value, as strings). */

@@ -19,7 +19,7 @@ import { BrokerError, type Message, type MessageProperties, type PublishResult }
 import type { HttpEnv } from '../app.ts'
 import { requireUser } from '../auth.ts'
 import { badRequest, HttpError } from '../errors.ts'
-import { parseJson } from '../schemas.ts'
+import { parseJson, readBody } from '../schemas.ts'
 import { decodePayload, propertiesFromJson } from './message_json.ts'
 import { connectFor, type MessagingContext } from './messaging.ts'
 import { topicNameProblem } from './topic_filter.ts'
@@ -99,7 +99,7 @@ export function publishRoutes(app: Hono<HttpEnv>, ctx: MessagingContext): void {
       exchange: ctx.opts.topicExchange,
       routingKey: ctx.topics.toRoutingKey(topic),
       properties,
-      body: new Uint8Array(await c.req.arrayBuffer()),
+      body: new Uint8Array(await readBody(c, () => c.req.arrayBuffer())),
     })
     return c.json({ routed })
   })
