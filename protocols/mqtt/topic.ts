@@ -18,72 +18,7 @@
  * @module
  */
 
-/** Translates between MQTT names and AMQP keys in one direction or the other. */
-export interface TopicMapper {
-  /** A PUBLISH topic name -> routing key ("a/b" -> "a.b"). */
-  toRoutingKey(topic: string): string
-  /** A subscription filter -> binding pattern ("a/+/#" -> "a.*.#"). */
-  toPattern(filter: string): string
-  /** A routing key -> the topic name an MQTT subscriber sees ("a.b" -> "a/b"). */
-  toTopic(routingKey: string): string
-}
-
-const SLASH = /\//g
-const PLUS = /\+/g
-
-/** Most topics a mapper remembers; a publisher or subscriber mostly repeats a few. */
-const CACHE_LIMIT = 4096
-
-/** Memoizes a translation (on the publish and delivery paths, a replace would allocate each time). */
-function cached(translate: (s: string) => string): (s: string) => string {
-  const cache = new Map<string, string>()
-  return (s) => {
-    let out = cache.get(s)
-    if (out === undefined) {
-      out = translate(s)
-      // Bounded: start over rather than track recency.
-      if (cache.size >= CACHE_LIMIT) cache.clear()
-      cache.set(s, out)
-    }
-    return out
-  }
-}
-
-/** Characters of a routing key that must not reach an MQTT topic name as they are. */
-const WILDCARD_ESCAPES: Record<string, string> = { '.': '/', '+': '%2B', '#': '%23' }
-const PLAIN_TO_MQTT = /[.+#]/g
-const PLAIN_SPECIAL = /[.+#]/
-
-const slashesToDots = cached((topic) => topic.replace(SLASH, '.'))
-const plainToTopic = cached((key) => key.replace(PLAIN_TO_MQTT, (c) => WILDCARD_ESCAPES[c]!))
-
-/** RabbitMQ's mapping; free for keys without any of the special characters. */
-const plain: TopicMapper = {
-  toRoutingKey: (topic) => (topic.includes('/') ? slashesToDots(topic) : topic),
-  toPattern(filter) {
-    const slashed = filter.includes('/') ? filter.replace(SLASH, '.') : filter
-    return slashed.includes('+') ? slashed.replace(PLUS, '*') : slashed
-  },
-  // A '*' in a routing key is a literal character (keys are never patterns): it stays '*'.
-  toTopic: (key) => (PLAIN_SPECIAL.test(key) ? plainToTopic(key) : key),
-}
-
-const ESCAPES: Record<string, string> = { '%': '%25', '.': '%2E', '*': '%2A', '/': '.', '+': '*' }
-// A bare '*' only comes from an AMQP publisher: a literal star, not the '+' it stands for in patterns.
-const UNESCAPES: Record<string, string> = { '%25': '%', '%2E': '.', '%2A': '*', '.': '/', '+': '%2B', '#': '%23' }
-const TO_AMQP = /[%.*/+]/g
-const TO_MQTT = /%25|%2E|%2A|[.+#]/g
-
-/** The escaping mode: every MQTT level survives the round trip, dots included. */
-const escaping: TopicMapper = {
-  toRoutingKey: cached((topic) => topic.replace(TO_AMQP, (c) => ESCAPES[c]!)),
-  toPattern: (filter) => filter.replace(TO_AMQP, (c) => ESCAPES[c]!),
-  toTopic: cached((key) => key.replace(TO_MQTT, (c) => UNESCAPES[c]!)),
-}
-
-export function topicMapper(escapeDots: boolean): TopicMapper {
-  return escapeDots ? escaping : plain
-}
+export { type TopicMapper, topicMapper } from '../../src/core/topic_mapping.ts'
 
 /** Why a name or filter is refused; the adapter maps it to a reason code. */
 export type TopicProblem = 'empty' | 'wildcard' | 'null-character' | 'bad-wildcard' | 'too-long'

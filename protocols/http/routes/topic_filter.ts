@@ -8,72 +8,18 @@
  *   '.' inside a level splits it into AMQP words.
  * A routing key never becomes a topic with wildcard characters: '+' and '#' show as "%2B", "%23".
  *
- * The HTTP adapter keeps its own copy of protocols/mqtt/topic.ts's mapping rather than importing
- * it (adapters never import each other); keep the two in step.
+ * The mapping itself lives in src/core/topic_mapping.ts, shared with the MQTT adapter.
  *
  * @module
  */
 
-/** Translates between MQTT-style topics and AMQP keys. */
-export interface TopicMapping {
-  /** A topic name -> routing key ("a/b" -> "a.b"). */
-  toRoutingKey(topic: string): string
-  /** A valid filter -> binding pattern ("a/+/#" -> "a.*.#"). */
-  toPattern(filter: string): string
-  /** A routing key -> the topic a subscriber sees ("a.b" -> "a/b"). Hot path. */
-  toTopic(routingKey: string): string
-}
+import { type TopicMapper, topicMapper } from '../../../src/core/topic_mapping.ts'
 
-/** Most keys a mapping remembers; an SSE fan-out mostly repeats a few. */
-const CACHE_LIMIT = 4096
-
-/** Memoizes a translation (on the delivery path, a replace would allocate each time). */
-function cached(translate: (s: string) => string): (s: string) => string {
-  const cache = new Map<string, string>()
-  return (s) => {
-    let out = cache.get(s)
-    if (out === undefined) {
-      out = translate(s)
-      // Bounded: start over rather than track recency.
-      if (cache.size >= CACHE_LIMIT) cache.clear()
-      cache.set(s, out)
-    }
-    return out
-  }
-}
-
-const PLAIN_TO_TOPIC: Record<string, string> = { '.': '/', '+': '%2B', '#': '%23' }
-const PLAIN_SPECIAL = /[.+#]/
-const PLAIN_TO_MQTT = /[.+#]/g
-const lossyToTopic = cached((key) => key.replace(PLAIN_TO_MQTT, (c) => PLAIN_TO_TOPIC[c]!))
-
-/** RabbitMQ's lossy mapping; free for keys without special characters. */
-const lossy: TopicMapping = {
-  toRoutingKey: (topic) => (topic.includes('/') ? topic.replaceAll('/', '.') : topic),
-  toPattern(filter) {
-    const slashed = filter.includes('/') ? filter.replaceAll('/', '.') : filter
-    return slashed.includes('+') ? slashed.replaceAll('+', '*') : slashed
-  },
-  // A '*' in a routing key is a literal character (keys are never patterns): it stays '*'.
-  toTopic: (key) => (PLAIN_SPECIAL.test(key) ? lossyToTopic(key) : key),
-}
-
-const ESCAPES: Record<string, string> = { '%': '%25', '.': '%2E', '*': '%2A', '/': '.', '+': '*' }
-const UNESCAPES: Record<string, string> = { '%25': '%', '%2E': '.', '%2A': '*', '.': '/', '+': '%2B', '#': '%23' }
-const TO_AMQP = /[%.*/+]/g
-const TO_MQTT = /%25|%2E|%2A|[.+#]/g
-
-/** The escaping mapping: every MQTT level survives the round trip, dots included. */
-const escaping: TopicMapping = {
-  toRoutingKey: cached((topic) => topic.replace(TO_AMQP, (c) => ESCAPES[c]!)),
-  toPattern: (filter) => filter.replace(TO_AMQP, (c) => ESCAPES[c]!),
-  toTopic: cached((key) => key.replace(TO_MQTT, (c) => UNESCAPES[c]!)),
-}
+/** Translates between MQTT-style topics and AMQP keys (the MQTT adapter's mapping). */
+export type TopicMapping = TopicMapper
 
 /** The mapping of config `mqttTopicDotEscaping` (true: escaping). */
-export function topicMapping(escapeDots: boolean): TopicMapping {
-  return escapeDots ? escaping : lossy
-}
+export const topicMapping: (escapeDots: boolean) => TopicMapping = topicMapper
 
 /**
  * An MQTT filter -> AMQP binding pattern ("a/+/#" -> "a.*.#"), or a sentence saying why the
